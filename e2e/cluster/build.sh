@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# build.sh builds the local cluster's Go parts from the Go module proxy into
+# $NETVERIFY_CACHE (default $HOME/.cache/netverify), keyed by version.
+# A finished build leaves a .done marker; re-running is a no-op.
+#   build.sh [kubernetes|cilium|coredns|all]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
+. "$here/versions.env"
+CACHE="${NETVERIFY_CACHE:-$HOME/.cache/netverify}"
+export GOFLAGS="-buildvcs=false" CGO_ENABLED=0
+LDFLAGS="-s -w"
+mkdir -p "$CACHE"
+
+log() { echo "[build] $*" >&2; }
+
+build_kubernetes() {
+  local out="$CACHE/kubernetes-$KUBERNETES_VERSION"
+  [[ -f "$out/.done" ]] && { log "kubernetes $KUBERNETES_VERSION cached"; return; }
+  log "building kubernetes $KUBERNETES_VERSION (cold: ~10 min)"
+  local src="$out/src"
+  rm -rf "$out"; mkdir -p "$src" "$out/bin"
+  go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" >/dev/null
+  local kdir; kdir="$(go env GOMODCACHE)/k8s.io/kubernetes@$KUBERNETES_VERSION"
+  {
+    echo "module netverify.local/k8sbuild"
+    echo
+    echo "go $(awk '/^go /{print $2; exit}' "$kdir/go.mod")"
+    echo
+    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo
+    echo "replace ("
+    awk '/=> \.\/staging\/src\//{print "\t" $1 " => " $1 " '"$K8S_STAGING_VERSION"'"}' "$kdir/go.mod"
+    echo ")"
+  } > "$src/go.mod"
+  echo 'package k8sbuild' > "$src/doc.go"
+  (cd "$src" && go build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$out/bin/" \
+     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
+     k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl \
+     k8s.io/kubernetes/test/images/agnhost)
+  touch "$out/.done"
+}
+
+build_cilium() {
+  local out="$CACHE/cilium-$CILIUM_VERSION"
+  [[ -f "$out/.done" ]] && { log "cilium $CILIUM_VERSION cached"; return; }
+  log "building cilium $CILIUM_VERSION (cold: ~6 min)"
+  rm -rf "$out"; mkdir -p "$out/bin"
+  go mod download -json "github.com/cilium/cilium@$CILIUM_VERSION" >/dev/null
+  local cdir; cdir="$(go env GOMODCACHE)/github.com/cilium/cilium@$CILIUM_VERSION"
+  cp -r "$cdir" "$out/src"; chmod -R u+w "$out/src"
+  (cd "$out/src" && go mod edit -replace "github.com/osrg/gobgp/v4=${GOBGP_REPLACE/@/ }" 2>/dev/null \
+     || go mod edit -replace "github.com/osrg/gobgp/v4=github.com/osrg/gobgp/v4@${GOBGP_REPLACE#*@}"
+   rm -rf vendor
+   go build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$out/bin/cilium-agent" ./daemon
+   go build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$out/bin/cilium-cni" ./plugins/cilium-cni
+   go build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$out/bin/cilium-dbg" ./cilium-dbg)
+  # keep only what the agent needs at run time: bpf sources and CRDs
+  mkdir -p "$out/lib" "$out/crds"
+  cp -r "$out/src/bpf" "$out/lib/bpf"
+  cp "$out/src"/pkg/k8s/apis/cilium.io/client/crds/v2/*.yaml "$out/crds/" 2>/dev/null || true
+  find "$out/src/pkg/k8s/apis/cilium.io/client/crds" -name '*.yaml' -exec cp {} "$out/crds/" \;
+  rm -rf "$out/src"
+  touch "$out/.done"
+}
+
+build_coredns() {
+  local out="$CACHE/coredns-$COREDNS_VERSION"
+  [[ -f "$out/.done" ]] && { log "coredns $COREDNS_VERSION cached"; return; }
+  log "building coredns $COREDNS_VERSION"
+  rm -rf "$out"; mkdir -p "$out/bin"
+  GOBIN="$out/bin" go install -trimpath -ldflags "$LDFLAGS" "github.com/coredns/coredns@$COREDNS_VERSION"
+  touch "$out/.done"
+}
+
+what="${1:-all}"
+case "$what" in
+  kubernetes) build_kubernetes ;;
+  cilium) build_cilium ;;
+  coredns) build_coredns ;;
+  all) build_kubernetes; build_cilium; build_coredns ;;
+  *) echo "usage: $0 [kubernetes|cilium|coredns|all]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,130 @@
+package scenarios
+
+import (
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// APIVersion and Kind identify a scenario document.
+const (
+	APIVersion = "netverify.io/v1alpha1"
+	Kind       = "Scenario"
+)
+
+// Scenario is one self-contained test: namespaces, pods, services and
+// policies that netverify creates in fresh, run-unique namespaces, and the
+// connections it expects to be allowed or blocked.
+type Scenario struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       Spec     `json:"spec"`
+
+	// Source is where the scenario was loaded from (a path, "-" for stdin,
+	// or "builtin:NAME"); set by the loader, never read from YAML.
+	Source string `json:"-"`
+}
+
+// Metadata names a scenario.
+type Metadata struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// Spec is what a scenario declares.
+type Spec struct {
+	Namespaces []Namespace `json:"namespaces"`
+	Pods       []Pod       `json:"pods"`
+	Services   []Service   `json:"services,omitempty"`
+	// Policies are ordinary networking.k8s.io/v1 NetworkPolicy manifests.
+	// metadata.namespace names a logical namespace of the scenario (it may
+	// be omitted when the scenario has exactly one namespace).
+	Policies []networkingv1.NetworkPolicy `json:"policies,omitempty"`
+	Expect   []Expectation                `json:"expect"`
+}
+
+// Namespace is a logical namespace; each run creates a fresh namespace with
+// a run-unique name for it and carries these labels.
+type Namespace struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Pod is a probe pod: it serves Ports (answering with its identity) and is
+// the source of the expectations that name it in `from`.
+type Pod struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace,omitempty"` // defaults to the only namespace
+	Labels    map[string]string `json:"labels,omitempty"`
+	Ports     []Port            `json:"ports,omitempty"`
+}
+
+// Protocol is TCP, UDP or SCTP.
+type Protocol string
+
+const (
+	TCP  Protocol = "TCP"
+	UDP  Protocol = "UDP"
+	SCTP Protocol = "SCTP"
+)
+
+// Port is a port a pod serves.
+type Port struct {
+	Name     string   `json:"name,omitempty"` // a named port, usable in policies and expectations
+	Port     int32    `json:"port"`
+	Protocol Protocol `json:"protocol,omitempty"` // defaults to TCP
+}
+
+// Service is a ClusterIP Service in front of scenario pods.
+type Service struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace,omitempty"`
+	Selector  map[string]string `json:"selector"`
+	Ports     []ServicePort     `json:"ports"`
+}
+
+// ServicePort maps a Service port to a target port (number or name).
+type ServicePort struct {
+	Name       string   `json:"name,omitempty"`
+	Port       int32    `json:"port"`
+	TargetPort string   `json:"targetPort,omitempty"` // number or port name; defaults to Port
+	Protocol   Protocol `json:"protocol,omitempty"`
+}
+
+// Expectation is one connection and whether it should be allowed.
+//
+// From names a scenario pod: "ns/pod", or "pod" when the scenario has one
+// namespace. To names the target:
+//
+//	ns/pod  or pod        a scenario pod (its identity is checked)
+//	svc:ns/name           a scenario Service (ClusterIP; the backend that answered is recorded)
+//	dns:name              a DNS lookup of name through the pod's resolver (allowed = it resolved)
+//	ip:ADDR               an address outside the scenario (e.g. 169.254.169.254)
+//	host:NAME             a host name outside the scenario, resolved in the pod
+type Expectation struct {
+	Name     string   `json:"name,omitempty"`
+	From     string   `json:"from"`
+	To       string   `json:"to"`
+	Port     string   `json:"port,omitempty"` // number or named port; required except for dns: targets
+	Protocol Protocol `json:"protocol,omitempty"`
+	// Allowed is required: true means the connection must succeed (and reach
+	// the named target), false means it must be blocked.
+	Allowed *bool `json:"allowed"`
+}
+
+// TargetKind says what an expectation's To names.
+type TargetKind string
+
+const (
+	TargetPod     TargetKind = "pod"
+	TargetService TargetKind = "service"
+	TargetDNS     TargetKind = "dns"
+	TargetIP      TargetKind = "ip"
+	TargetHost    TargetKind = "host"
+)
+
+// Target is a parsed expectation target.
+type Target struct {
+	Kind      TargetKind
+	Namespace string // logical namespace for pod and service targets
+	Name      string // pod, service or DNS/host name; the address for ip
+}
