@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# Shared settings and helpers of the local cluster scripts.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$here/../.." && pwd)"
+# shellcheck source=versions.env
+. "$here/versions.env"
+CACHE="${NETVERIFY_CACHE:-$HOME/.cache/netverify}"
+STATE="${NETVERIFY_CLUSTER_STATE:-/var/lib/netverify-cluster}"
+RUNDIR=/run/netverify-cluster
+CTRD_STATE=/run/netverify-containerd
+CTRD_SOCK=$CTRD_STATE/containerd.sock
+KUBECONFIG_PATH="$STATE/kubeconfig"
+NODE_NAME=netverify-node
+POD_CIDR=10.244.0.0/16
+NODE_POD_CIDR=10.244.0.0/24
+SVC_CIDR=10.96.0.0/16
+DNS_IP=10.96.0.10
+# "Outside" test addresses answered by the stub network namespace.
+STUB_ADDRS=(169.254.169.254 100.100.100.200 203.0.113.10)
+STUB_NS=nvstub
+STUB_HOST_IF=nvstub0
+STUB_NS_IF=nvstub1
+STUB_HOST_IP=172.31.254.1
+STUB_NS_IP=172.31.254.2
+STUB_TABLE=4242
+STUB_RULE_PRIO=1000
+GUARD_TABLE=netverify_guard
+K8S_BIN="$CACHE/kubernetes-$KUBERNETES_VERSION/bin"
+CILIUM_DIR="$CACHE/cilium-$CILIUM_VERSION"
+COREDNS_BIN="$CACHE/coredns-$COREDNS_VERSION/bin/coredns"
+TOOLS_BIN="$CACHE/tools/bin"
+KUBECTL="$K8S_BIN/kubectl"
+
+# Image references: named like the upstream images netverify uses by default,
+# so the same pod specs work here and on real clusters.
+PAUSE_IMAGE="registry.k8s.io/pause:$PAUSE_TAG"
+AGNHOST_IMAGE="registry.k8s.io/e2e-test-images/agnhost:$AGNHOST_TAG"
+BUSYBOX_IMAGE="registry.k8s.io/e2e-test-images/busybox:$BUSYBOX_TAG"
+COREDNS_IMAGE="registry.k8s.io/coredns/coredns:$COREDNS_TAG"
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+die() { printf '[cluster] ERROR: %s\n' "$*" >&2; exit 1; }
+kc() { "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+
+uplink_dev() { ip -4 route show default | awk '{for(i=1;i<NF;i++) if($i=="dev"){print $(i+1); exit}}'; }
+node_ip() { ip -4 -o addr show dev "$(uplink_dev)" | awk '{split($4,a,"/"); print a[1]; exit}'; }
+
+# start NAME CMD... runs a component in the background, logging to
+# $STATE/logs/NAME.log, its PID in $STATE/pids/NAME.pid.
+start() {
+  local name=$1; shift
+  mkdir -p "$STATE/logs" "$STATE/pids"
+  setsid "$@" >"$STATE/logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$STATE/pids/$name.pid"
+}
+
+# fail_with NAME MSG prints the last lines of a component's log and exits.
+fail_with() {
+  local name=$1; shift
+  log "$*"
+  if [[ -f "$STATE/logs/$name.log" ]]; then
+    log "last lines of $STATE/logs/$name.log:"
+    tail -n 40 "$STATE/logs/$name.log" >&2
+  fi
+  exit 1
+}
+
+alive() { [[ -f "$STATE/pids/$1.pid" ]] && kill -0 "$(cat "$STATE/pids/$1.pid")" 2>/dev/null; }
+
+# wait_for NAME SECONDS CMD... polls CMD until it succeeds, the component
+# dies, or time runs out.
+wait_for() {
+  local name=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [[ -n "$name" ]] && ! alive "$name"; then fail_with "$name" "$name exited"; fi
+    (( SECONDS < deadline )) || fail_with "$name" "timed out after ${secs}s waiting for $name: $*"
+    sleep 0.5
+  done
+}

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# up.sh brings up the local single-node cluster.
+#   up.sh [cilium|none|cilium-noenforce]
+# cilium            Cilium enforcing NetworkPolicy (the default)
+# none              the CNI bridge plugin: no policy engine at all
+# cilium-noenforce  Cilium with --enable-policy=never: a real CNI that ignores policy
+# The last line printed is `export KUBECONFIG=<path>`.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+CNI="${1:-${CNI:-cilium}}"
+case "$CNI" in cilium|none|cilium-noenforce) ;; *) die "unknown CNI mode '$CNI' (want cilium, none or cilium-noenforce)";; esac
+[[ $EUID -eq 0 ]] || die "the local cluster needs root"
+t0=$SECONDS
+
+# --- 1. packages and builds ------------------------------------------------
+"$here/deps.sh"
+"$here/build.sh" all
+"$here/images.sh"
+
+# --- 2. a clean slate: remove whatever an earlier (killed) run left ---------
+"$here/down.sh" --quiet
+
+mkdir -p "$STATE"/{pki,logs,pids,bin,etcd,kubelet,cni/bin,cni/net.d,cilium-cni} "$RUNDIR"
+echo "$CNI" > "$STATE/cni-mode"
+NODE_IP="$(node_ip)"; UPLINK="$(uplink_dev)"
+[[ -n "$NODE_IP" && -n "$UPLINK" ]] || die "cannot find this machine's uplink address"
+log "mode=$CNI node=$NODE_NAME ip=$NODE_IP uplink=$UPLINK state=$STATE"
+
+# --- 3. kernel settings, mounts --------------------------------------------
+[[ -f "$RUNDIR/sysctl.orig" ]] || sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables > "$RUNDIR/sysctl.orig" 2>/dev/null || true
+sysctl -qw net.ipv4.ip_forward=1
+sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
+if ! mountpoint -q /sys/fs/bpf; then
+  mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf && touch "$RUNDIR/mounted-bpffs"
+fi
+
+# --- 4. the egress guard and the stub network -------------------------------
+"$here/guard.sh" install "$UPLINK"
+"$here/guard.sh" verify "$UPLINK" || die "egress guard not verified: refusing to start the cluster"
+
+# --- 5. PKI and kubeconfig --------------------------------------------------
+pki="$STATE/pki"
+gen_cert() { # name CN O [SANs]
+  local name=$1 cn=$2 o=$3 sans=${4:-}
+  openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$name.key" 2>/dev/null
+  local ext="$pki/$name.ext"
+  { echo "basicConstraints=CA:FALSE"; echo "keyUsage=digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=serverAuth,clientAuth"; [[ -n "$sans" ]] && echo "subjectAltName=$sans"; } > "$ext"
+  openssl req -new -key "$pki/$name.key" -subj "/CN=$cn${o:+/O=$o}" -out "$pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 30 -extfile "$ext" -out "$pki/$name.crt" 2>/dev/null
+}
+openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
+openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=netverify-local-ca" -days 30 -out "$pki/ca.crt" 2>/dev/null
+gen_cert apiserver kube-apiserver "" "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:10.96.0.1,IP:$NODE_IP"
+gen_cert admin netverify-admin system:masters
+gen_cert kubelet "system:node:$NODE_NAME" system:nodes "DNS:$NODE_NAME,IP:$NODE_IP,IP:127.0.0.1"
+openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+ca_b64=$(base64 -w0 < "$pki/ca.crt")
+write_kubeconfig() { # path cert key
+  cat > "$1" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: netverify-local
+  cluster: {server: "https://$NODE_IP:6443", certificate-authority-data: $ca_b64}
+users:
+- name: $(basename "$2" .crt)
+  user: {client-certificate-data: $(base64 -w0 < "$2"), client-key-data: $(base64 -w0 < "$3")}
+contexts:
+- name: netverify-local
+  context: {cluster: netverify-local, user: $(basename "$2" .crt)}
+current-context: netverify-local
+KCFG
+  chmod 600 "$1"
+}
+write_kubeconfig "$KUBECONFIG_PATH" "$pki/admin.crt" "$pki/admin.key"
+write_kubeconfig "$STATE/kubelet.kubeconfig" "$pki/kubelet.crt" "$pki/kubelet.key"
+ln -sf "$KUBECTL" "$STATE/bin/kubectl"
+
+# --- 6. etcd and the control plane ------------------------------------------
+start etcd etcd --data-dir "$STATE/etcd" --listen-client-urls http://127.0.0.1:2379 \
+  --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
+  --unsafe-no-fsync --quota-backend-bytes 2147483648
+wait_for etcd 30 etcdctl --endpoints http://127.0.0.1:2379 endpoint health
+
+start kube-apiserver "$K8S_BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
+  --bind-address=0.0.0.0 --secure-port=6443 --advertise-address="$NODE_IP" \
+  --service-cluster-ip-range="$SVC_CIDR" --allow-privileged=true \
+  --authorization-mode=Node,RBAC --client-ca-file="$pki/ca.crt" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key" \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --enable-admission-plugins=NodeRestriction --profiling=false --v=1
+wait_for kube-apiserver 90 kc get --raw /readyz
+
+start kube-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig="$KUBECONFIG_PATH" \
+  --authentication-kubeconfig="$KUBECONFIG_PATH" --authorization-kubeconfig="$KUBECONFIG_PATH" \
+  --allocate-node-cidrs=true --cluster-cidr="$POD_CIDR" --node-cidr-mask-size=24 \
+  --service-cluster-ip-range="$SVC_CIDR" --service-account-private-key-file="$pki/sa.key" \
+  --root-ca-file="$pki/ca.crt" --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+  --use-service-account-credentials=true --leader-elect=false --profiling=false --v=1
+start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig="$KUBECONFIG_PATH" \
+  --authentication-kubeconfig="$KUBECONFIG_PATH" --authorization-kubeconfig="$KUBECONFIG_PATH" \
+  --leader-elect=false --profiling=false --v=1
+
+# --- 7. containerd and images -----------------------------------------------
+for p in /usr/lib/cni/*; do ln -sf "$p" "$STATE/cni/bin/"; done
+ln -sf "$CILIUM_DIR/bin/cilium-cni" "$STATE/cni/bin/cilium-cni"
+cat > "$STATE/containerd.toml" <<TOML
+version = 2
+root = "$STATE/containerd"
+state = "$CTRD_STATE"
+[grpc]
+  address = "$CTRD_SOCK"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$STATE/cni/bin"
+    conf_dir = "$STATE/cni/net.d"
+TOML
+start containerd containerd --config "$STATE/containerd.toml"
+wait_for containerd 30 ctr --address "$CTRD_SOCK" version
+for img in "$CACHE"/images/*.tar; do
+  ctr --address "$CTRD_SOCK" -n k8s.io images import --no-unpack=false "$img" >/dev/null \
+    || fail_with containerd "importing $img failed"
+done
+log "images imported"
+
+# --- 8. node agents ---------------------------------------------------------
+cat > "$STATE/resolv.conf" <<RESOLV
+# pods with dnsPolicy Default get no resolver off this machine
+nameserver 127.0.0.1
+RESOLV
+cat > "$STATE/kubelet.yaml" <<KUBELET
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+containerRuntimeEndpoint: unix://$CTRD_SOCK
+clusterDNS: [$DNS_IP]
+clusterDomain: cluster.local
+resolvConf: $STATE/resolv.conf
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: false}
+  x509: {clientCAFile: $pki/ca.crt}
+authorization: {mode: AlwaysAllow}
+tlsCertFile: $pki/kubelet.crt
+tlsPrivateKeyFile: $pki/kubelet.key
+readOnlyPort: 0
+maxPods: 200
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
+KUBELET
+
+if [[ $CNI == none ]]; then
+  cat > "$STATE/cni/net.d/10-bridge.conflist" <<CNICONF
+{"cniVersion": "0.4.0", "name": "netverify-bridge", "plugins": [
+  {"type": "bridge", "bridge": "nvbr0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$NODE_POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": "$STATE/cni/ipam"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}},
+  {"type": "loopback"}]}
+CNICONF
+fi
+
+start kubelet "$K8S_BIN/kubelet" --config="$STATE/kubelet.yaml" --kubeconfig="$STATE/kubelet.kubeconfig" \
+  --root-dir="$STATE/kubelet" --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --v=1
+start kube-proxy "$K8S_BIN/kube-proxy" --kubeconfig="$KUBECONFIG_PATH" --hostname-override="$NODE_NAME" \
+  --proxy-mode=iptables --cluster-cidr="$POD_CIDR" --conntrack-max-per-core=0 --v=1
+wait_for kubelet 60 kc get node "$NODE_NAME"
+
+if [[ $CNI != none ]]; then
+  kc apply --server-side -f "$CILIUM_DIR/crds" >/dev/null || fail_with kube-apiserver "applying Cilium CRDs failed"
+  ln -sf /usr/bin/clang-19 "$STATE/bin/clang"; ln -sf /usr/bin/llc-19 "$STATE/bin/llc"
+  ln -sf /usr/bin/llvm-objcopy-19 "$STATE/bin/llvm-objcopy" 2>/dev/null || true
+  policy=default; [[ $CNI == cilium-noenforce ]] && policy=never
+  start cilium-agent env PATH="$STATE/bin:$PATH" K8S_NODE_NAME="$NODE_NAME" \
+    "$CILIUM_DIR/bin/cilium-agent" --k8s-kubeconfig-path="$KUBECONFIG_PATH" \
+    --identity-allocation-mode=crd --ipam=kubernetes --enable-policy="$policy" \
+    --routing-mode=tunnel --tunnel-protocol=vxlan --enable-ipv4=true --enable-ipv6=false \
+    --kube-proxy-replacement=false --bpf-lb-sock=false --enable-l7-proxy=false \
+    --enable-health-checking=false --enable-endpoint-health-checking=false --enable-hubble=false \
+    --cgroup-root=/sys/fs/cgroup/unified --bpf-root=/sys/fs/bpf --lib-dir="$CILIUM_DIR/lib" \
+    --state-dir=/var/run/cilium --cluster-name=netverify --cluster-id=0 \
+    --write-cni-conf-when-ready="$STATE/cilium-cni/05-cilium.conflist" --cni-exclusive=false \
+    --devices="$UPLINK" --ipv4-native-routing-cidr="$POD_CIDR"
+  wait_for cilium-agent 180 test -s "$STATE/cilium-cni/05-cilium.conflist"
+  wait_for cilium-agent 60 "$CILIUM_DIR/bin/cilium-dbg" status --brief
+  cp "$STATE/cilium-cni/05-cilium.conflist" "$STATE/cni/net.d/05-cilium.conflist"
+fi
+
+wait_for kubelet 120 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+log "node Ready after $((SECONDS - t0))s"
+
+# --- 9. CoreDNS -------------------------------------------------------------
+sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_IP@|$DNS_IP|g" "$here/coredns.yaml" | kc apply -f - >/dev/null
+wait_for kubelet 120 kc -n kube-system rollout status deployment/coredns --timeout=1s
+wait_for kubelet 30 busybox nslookup kubernetes.default.svc.cluster.local "$DNS_IP"
+log "CoreDNS answering; cluster ($CNI) up in $((SECONDS - t0))s"
+echo "export PATH=$STATE/bin:\$PATH   # the cluster's own kubectl ($KUBERNETES_VERSION)"
+echo "export KUBECONFIG=$KUBECONFIG_PATH"
