@@ -1,5 +1,14 @@
 package probe
 
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // Request is one connection attempt, run by the probe program inside a
 // source pod. A batch is a JSON array of Requests.
 type Request struct {
@@ -23,7 +32,8 @@ type Response struct {
 	// Verdict is "allowed", "blocked" or "error".
 	Verdict string `json:"verdict"`
 	// Reason is one of: connected, resolved, timeout, refused, unreachable,
-	// dns, wrong-identity, no-identity, unsupported, error.
+	// dns, wrong-identity, no-identity, unsupported, error; and, set by the
+	// caller side only, exec and no-output. See the Reason constants.
 	Reason string `json:"reason"`
 	// AnsweredBy is the identity the server sent, if any.
 	AnsweredBy string `json:"answeredBy,omitempty"`
@@ -32,3 +42,95 @@ type Response struct {
 	// Ms is how long the attempt took.
 	Ms int64 `json:"ms"`
 }
+
+// Verdicts, the values of Response.Verdict.
+const (
+	// VerdictAllowed: the target answered (with the requested identity).
+	VerdictAllowed = "allowed"
+	// VerdictBlocked: the attempt timed out, was refused or found no route.
+	VerdictBlocked = "blocked"
+	// VerdictError: the probe could not tell — DNS failed, the wrong pod
+	// answered, the exec broke… Never to be read as "blocked".
+	VerdictError = "error"
+)
+
+// Reasons, the values of Response.Reason.
+const (
+	ReasonConnected     = "connected"
+	ReasonResolved      = "resolved"
+	ReasonTimeout       = "timeout"
+	ReasonRefused       = "refused"
+	ReasonUnreachable   = "unreachable"
+	ReasonDNS           = "dns"
+	ReasonWrongIdentity = "wrong-identity"
+	ReasonNoIdentity    = "no-identity"
+	ReasonUnsupported   = "unsupported"
+	ReasonError         = "error"
+	// ReasonExec and ReasonNoOutput are set by the caller side
+	// (ParseBatchOutput, ParseAgnhostConnect), never by the probe program.
+	ReasonExec     = "exec"
+	ReasonNoOutput = "no-output"
+)
+
+// Protocols, the values of Request.Protocol. The probe program also accepts
+// them upper-case ("TCP", as Kubernetes spells them).
+const (
+	ProtocolTCP  = "tcp"
+	ProtocolUDP  = "udp"
+	ProtocolSCTP = "sctp"
+	ProtocolDNS  = "dns"
+)
+
+// DefaultTimeout applies when Request.TimeoutMs is 0.
+const DefaultTimeout = time.Second
+
+// DefaultBinary is where the probe image puts the program.
+const DefaultBinary = "/netverify-probe"
+
+// Timeout is the request's time budget: TimeoutMs, or DefaultTimeout.
+func (r Request) Timeout() time.Duration {
+	if r.TimeoutMs <= 0 {
+		return DefaultTimeout
+	}
+	return time.Duration(r.TimeoutMs) * time.Millisecond
+}
+
+// Validate reports what is wrong with a request, all problems at once.
+func (r Request) Validate() error {
+	var errs []error
+	proto := strings.ToLower(r.Protocol)
+	switch proto {
+	case ProtocolTCP, ProtocolUDP, ProtocolSCTP, ProtocolDNS:
+	case "":
+		errs = append(errs, errors.New("proto is empty (want tcp, udp, sctp or dns)"))
+	default:
+		errs = append(errs, fmt.Errorf("proto %q unknown (want tcp, udp, sctp or dns)", r.Protocol))
+	}
+	if r.Host == "" {
+		errs = append(errs, errors.New("host is empty"))
+	}
+	if proto != ProtocolDNS && proto != "" && (r.Port < 1 || r.Port > 65535) {
+		errs = append(errs, fmt.Errorf("port %d out of range 1-65535", r.Port))
+	}
+	if r.TimeoutMs < 0 {
+		errs = append(errs, fmt.Errorf("timeoutMs %d is negative", r.TimeoutMs))
+	}
+	return errors.Join(errs...)
+}
+
+// String is a short human form: "tcp 10.0.0.5:8080 as ns/pod".
+func (r Request) String() string {
+	s := strings.ToLower(r.Protocol) + " "
+	if strings.EqualFold(r.Protocol, ProtocolDNS) {
+		s += r.Host
+	} else {
+		s += hostPort(r)
+	}
+	if r.Identity != "" {
+		s += " as " + r.Identity
+	}
+	return s
+}
+
+// hostPort is the request's dial address, "host:port" ("[::1]:80" for IPv6).
+func hostPort(r Request) string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }

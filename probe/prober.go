@@ -1,0 +1,256 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Dialer opens connections; *net.Dialer is the real one.
+type Dialer interface {
+	// DialContext connects to address on network ("tcp" or "udp"),
+	// resolving names as needed, and gives up when ctx is done. Errors are
+	// the net package's: *net.OpError wrapping a syscall errno, a timeout
+	// net.Error, or a *net.DNSError.
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Resolver looks up names; *net.Resolver is the real one.
+type Resolver interface {
+	// LookupHost returns the addresses of host, or an error (a *net.DNSError
+	// for DNS failures) when ctx is done first or the name does not resolve.
+	LookupHost(ctx context.Context, host string) ([]string, error)
+}
+
+// Default tunables of a zero Prober.
+const (
+	// DefaultIdentityGrace is how long a TCP probe without a requested
+	// identity waits for the server's greeting before reporting allowed.
+	DefaultIdentityGrace = 200 * time.Millisecond
+	// DefaultUDPSends is how many datagrams a UDP probe sends, spread over
+	// its timeout, in case some are lost.
+	DefaultUDPSends = 4
+)
+
+// udpPayload is what a UDP probe sends; serve answers any datagram.
+const udpPayload = "netverify-probe"
+
+// maxAnswer bounds how much of a server's greeting is read.
+const maxAnswer = 512
+
+// Prober runs Requests. The zero value is ready to use with the real
+// network; tests replace Dialer and Resolver.
+type Prober struct {
+	Dialer   Dialer   // nil: &net.Dialer{}
+	Resolver Resolver // nil: net.DefaultResolver
+	// IdentityGrace: see DefaultIdentityGrace (used when 0).
+	IdentityGrace time.Duration
+	// UDPSends: see DefaultUDPSends (used when 0).
+	UDPSends int
+}
+
+// Probe runs one request and reports what it saw; it never fails, a broken
+// attempt is a Response with Verdict "error". The attempt is bounded by the
+// request's timeout; if ctx ends first the verdict is error (interrupted),
+// never blocked.
+func (p *Prober) Probe(ctx context.Context, req Request) Response {
+	start := time.Now()
+	var resp Response
+	if err := req.Validate(); err != nil {
+		resp = Response{Verdict: VerdictError, Reason: ReasonError, Detail: "invalid request: " + oneLine(err)}
+	} else {
+		attemptCtx, cancel := context.WithTimeout(ctx, req.Timeout())
+		switch strings.ToLower(req.Protocol) {
+		case ProtocolTCP:
+			resp = p.tcp(attemptCtx, req)
+		case ProtocolUDP:
+			resp = p.udp(attemptCtx, req)
+		case ProtocolSCTP:
+			resp = Response{Verdict: VerdictError, Reason: ReasonUnsupported, Detail: "sctp not supported by this probe build"}
+		case ProtocolDNS:
+			resp = p.dns(attemptCtx, req)
+		}
+		cancel()
+		// The caller gave up (SIGTERM, exec cancelled): whatever the attempt
+		// saw is not an observation of the network.
+		if ctx.Err() != nil && resp.Verdict != VerdictAllowed {
+			resp = Response{Verdict: VerdictError, Reason: ReasonError, Detail: "interrupted: " + ctx.Err().Error()}
+		}
+	}
+	resp.ID = req.ID
+	resp.Ms = time.Since(start).Milliseconds()
+	return resp
+}
+
+func (p *Prober) dialer() Dialer {
+	if p.Dialer == nil {
+		return &net.Dialer{}
+	}
+	return p.Dialer
+}
+
+func (p *Prober) resolver() Resolver {
+	if p.Resolver == nil {
+		return net.DefaultResolver
+	}
+	return p.Resolver
+}
+
+func (p *Prober) tcp(ctx context.Context, req Request) Response {
+	conn, err := p.dialer().DialContext(ctx, "tcp", hostPort(req))
+	if err != nil {
+		return dialFailure(err)
+	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })() // reads end with ctx
+
+	deadline, _ := ctx.Deadline()
+	if req.Identity == "" {
+		grace := p.IdentityGrace
+		if grace <= 0 {
+			grace = DefaultIdentityGrace
+		}
+		if d := time.Now().Add(grace); d.Before(deadline) {
+			deadline = d
+		}
+	}
+	// Deadline errors are deliberate: a late or missing greeting is judged
+	// below, so a failing SetReadDeadline can only make the read shorter.
+	_ = conn.SetReadDeadline(deadline)
+	answer, readErr := readGreeting(conn)
+	return judgeAnswer(req, answer, readErr)
+}
+
+// readGreeting reads until "\n", EOF, an error or maxAnswer bytes, and
+// returns what came (trimmed) with the error that ended the read early, if
+// any (EOF is a normal end, not an error).
+func readGreeting(conn net.Conn) (string, error) {
+	buf := make([]byte, maxAnswer)
+	n := 0
+	for n < len(buf) {
+		m, err := conn.Read(buf[n:])
+		if i := bytes.IndexByte(buf[n:n+m], '\n'); i >= 0 {
+			return strings.TrimSpace(string(buf[:n+i])), nil
+		}
+		n += m
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return strings.TrimSpace(string(buf[:n])), err
+		}
+	}
+	return strings.TrimSpace(string(buf[:n])), nil
+}
+
+// judgeAnswer turns a server's answer into a verdict for a connection that
+// was established (TCP) or answered (UDP).
+func judgeAnswer(req Request, answer string, readErr error) Response {
+	switch {
+	case req.Identity == "":
+		return Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: answer}
+	case answer == req.Identity:
+		return Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: answer}
+	case answer != "":
+		return Response{Verdict: VerdictError, Reason: ReasonWrongIdentity, AnsweredBy: answer,
+			Detail: "expected " + req.Identity}
+	default:
+		detail := "connected, but the server sent no identity (expected " + req.Identity + ")"
+		if readErr != nil {
+			detail += ": " + oneLine(readErr)
+		}
+		return Response{Verdict: VerdictError, Reason: ReasonNoIdentity, Detail: detail}
+	}
+}
+
+func (p *Prober) udp(ctx context.Context, req Request) Response {
+	conn, err := p.dialer().DialContext(ctx, "udp", hostPort(req))
+	if err != nil {
+		return dialFailure(err)
+	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })() // reads end with ctx
+
+	deadline, _ := ctx.Deadline()
+	sends := p.UDPSends
+	if sends <= 0 {
+		sends = DefaultUDPSends
+	}
+	interval := max(time.Until(deadline)/time.Duration(sends), 10*time.Millisecond)
+	buf := make([]byte, maxAnswer)
+	for {
+		if _, err := conn.Write([]byte(udpPayload)); err != nil {
+			// A previous datagram's ICMP port unreachable can surface here.
+			return dialFailure(err)
+		}
+		wait := time.Now().Add(interval)
+		if wait.After(deadline) {
+			wait = deadline
+		}
+		_ = conn.SetReadDeadline(wait) // a failure only shortens the wait
+		n, err := conn.Read(buf)
+		if err == nil {
+			return judgeAnswer(req, strings.TrimSpace(string(buf[:n])), nil)
+		}
+		if !isTimeout(err) || !time.Now().Before(deadline) || ctx.Err() != nil {
+			return dialFailure(err)
+		}
+	}
+}
+
+func (p *Prober) dns(ctx context.Context, req Request) Response {
+	addrs, err := p.resolver().LookupHost(ctx, req.Host)
+	if err == nil {
+		return Response{Verdict: VerdictAllowed, Reason: ReasonResolved, Detail: strings.Join(addrs, ",")}
+	}
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: oneLine(err)}
+	case errors.As(err, &dnsErr) && (dnsErr.IsTimeout || dnsErr.IsTemporary):
+		return Response{Verdict: VerdictBlocked, Reason: ReasonTimeout, Detail: oneLine(err)}
+	case errors.As(err, &dnsErr):
+		return Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: oneLine(err)}
+	case isTimeout(err):
+		return Response{Verdict: VerdictBlocked, Reason: ReasonTimeout, Detail: oneLine(err)}
+	default:
+		return Response{Verdict: VerdictError, Reason: ReasonError, Detail: oneLine(err)}
+	}
+}
+
+// dialFailure classifies a failed dial, write or UDP read.
+func dialFailure(err error) Response {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		// Checked first: a DNS timeout is a broken name, not a blocked port.
+		return Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: oneLine(err)}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return Response{Verdict: VerdictBlocked, Reason: ReasonRefused, Detail: oneLine(err)}
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return Response{Verdict: VerdictBlocked, Reason: ReasonUnreachable, Detail: oneLine(err)}
+	case isTimeout(err):
+		return Response{Verdict: VerdictBlocked, Reason: ReasonTimeout, Detail: oneLine(err)}
+	default:
+		return Response{Verdict: VerdictError, Reason: ReasonError, Detail: oneLine(err)}
+	}
+}
+
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, syscall.ETIMEDOUT) ||
+		errors.As(err, &netErr) && netErr.Timeout()
+}
+
+// oneLine keeps a JSON Detail on one line (errors.Join uses newlines).
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
