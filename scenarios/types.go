@@ -86,7 +86,7 @@ type Service struct {
 type ServicePort struct {
 	Name       string   `json:"name,omitempty"`
 	Port       int32    `json:"port"`
-	TargetPort string   `json:"targetPort,omitempty"` // number or port name; defaults to Port
+	TargetPort string   `json:"targetPort,omitempty" netverify:"intorstring"` // number or port name; defaults to Port
 	Protocol   Protocol `json:"protocol,omitempty"`
 }
 
@@ -100,12 +100,20 @@ type ServicePort struct {
 //	dns:name              a DNS lookup of name through the pod's resolver (allowed = it resolved)
 //	ip:ADDR               an address outside the scenario (e.g. 169.254.169.254)
 //	host:NAME             a host name outside the scenario, resolved in the pod
+//
+// The loader rewrites the short forms "pod" and "svc:name" to "ns/pod" and
+// "svc:ns/name", so From and To of a loaded scenario always carry the
+// namespace. Port may be written as a YAML number or a string.
 type Expectation struct {
 	Name     string   `json:"name,omitempty"`
 	From     string   `json:"from"`
 	To       string   `json:"to"`
-	Port     string   `json:"port,omitempty"` // number or named port; required except for dns: targets
+	Port     string   `json:"port,omitempty" netverify:"intorstring"` // number or named port; required except for dns: targets
 	Protocol Protocol `json:"protocol,omitempty"`
+	// Backend, for svc: targets only, names the scenario pod ("pod" or
+	// "ns/pod") that must answer; by default any scenario pod the Service
+	// selects may. An answer from anyone else is an error (wrong-identity).
+	Backend string `json:"backend,omitempty"`
 	// Allowed is required: true means the connection must succeed (and reach
 	// the named target), false means it must be blocked.
 	Allowed *bool `json:"allowed"`

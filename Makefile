@@ -1,0 +1,55 @@
+# netverify — see README.md. The two set-up commands on a fresh machine:
+#   make demo   brings up the local enforcing cluster and runs the built-in suite
+#   make test   unit tests + the e2e suites on every local cluster mode
+SHELL := /bin/bash
+VERSION := $(shell cat VERSION)
+LDFLAGS := -s -w -X github.com/netverify/netverify/internal/version.Version=$(VERSION)
+GO ?= go
+CNI ?= cilium
+MODES ?= cilium none cilium-noenforce
+export CGO_ENABLED := 0
+export GOFLAGS := -buildvcs=false
+
+.PHONY: all build test test-unit test-e2e test-e2e-external cluster-up cluster-down demo bench lint clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/netverify ./cmd/netverify-probe
+
+test-unit:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# test: unit tests, then for each cluster mode: bring the local cluster up,
+# run the e2e suite on it, tear it down (also when a test fails). Fails when
+# a cluster cannot be brought up.
+test: test-unit
+	e2e/run.sh $(MODES)
+
+# test-e2e: the e2e suites on the local cluster (all modes, or MODES=cilium).
+test-e2e: build
+	e2e/run.sh $(MODES)
+
+# test-e2e-external: the e2e suite against any cluster (KUBECONFIG=… CNI_ENFORCES=true|false).
+test-e2e-external: build
+	$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/... -args -external
+
+cluster-up:
+	e2e/cluster/up.sh $(CNI)
+
+cluster-down:
+	e2e/cluster/down.sh
+
+demo: build
+	e2e/demo.sh
+
+bench: build
+	e2e/bench.sh
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+clean:
+	rm -rf bin

@@ -1,0 +1,9 @@
+// Command netverify proves, live, that a cluster's NetworkPolicies are
+// enforced. See README.md.
+package main
+
+import (
+	"github.com/netverify/netverify/internal/cli/app"
+)
+
+func main() { app.Main() }

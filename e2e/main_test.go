@@ -1,0 +1,173 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	flagCNI        = flag.String("cni", "", "local cluster mode: cilium, none or cilium-noenforce")
+	flagKubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster under test")
+	flagExternal   = flag.Bool("external", false, "run against any cluster (KUBECONFIG); CNI_ENFORCES=true|false says whether it enforces policy")
+)
+
+// env describes the cluster under test.
+type env struct {
+	kubeconfig string
+	kubectl    string
+	netverify  string
+	enforces   bool
+	local      bool // the local cluster of e2e/cluster: guard counter available
+	repo       string
+}
+
+var E env
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	_, file, _, _ := runtime.Caller(0)
+	E.repo = filepath.Dir(filepath.Dir(file))
+	E.kubeconfig = *flagKubeconfig
+	E.netverify = filepath.Join(E.repo, "bin", "netverify")
+	switch {
+	case *flagExternal:
+		E.kubectl = "kubectl"
+		E.enforces = os.Getenv("CNI_ENFORCES") != "false"
+	case *flagCNI != "":
+		E.local = true
+		E.enforces = *flagCNI == "cilium"
+		E.kubectl = "/var/lib/netverify-cluster/bin/kubectl"
+	default:
+		fmt.Fprintln(os.Stderr, "e2e: pass -cni=MODE (local cluster) or -external; run them with `make test`")
+		os.Exit(2)
+	}
+	if E.kubeconfig == "" {
+		fmt.Fprintln(os.Stderr, "e2e: no kubeconfig")
+		os.Exit(2)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(E.repo, "bin")+"/", "./cmd/netverify")
+	build.Dir, build.Stdout, build.Stderr = E.repo, os.Stderr, os.Stderr
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building netverify:", err)
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
+}
+
+// kubectl runs the cluster's kubectl and returns stdout; it fails the test
+// on error unless allowFail.
+func kubectl(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := kubectlErr(args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func kubectlErr(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, E.kubectl, append([]string{"--kubeconfig", E.kubeconfig}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+// apply applies a manifest.
+func apply(t testing.TB, manifest string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, E.kubectl, "--kubeconfig", E.kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s\n%s", err, out, manifest)
+	}
+}
+
+// guardCounter reads the local cluster's egress guard drop counter.
+func guardCounter(t testing.TB) int {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(E.repo, "e2e/cluster/guard.sh"), "counter").Output()
+	if err != nil {
+		t.Fatalf("reading the guard counter: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("guard counter %q: %v", out, err)
+	}
+	return n
+}
+
+// netverifyResult is one run of the binary.
+type netverifyResult struct {
+	stdout, stderr string
+	code           int
+}
+
+func runNetverify(t testing.TB, stdin string, args ...string) netverifyResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, E.netverify, append([]string{"--kubeconfig", E.kubeconfig}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	err := cmd.Run()
+	res := netverifyResult{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running netverify: %v", err)
+	}
+	return res
+}
+
+// dumpNamespace prints a namespace's pods, events and logs (on failure).
+func dumpNamespace(t testing.TB, ns string) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"-n", ns, "get", "pods,svc,networkpolicies", "-o", "wide"},
+		{"-n", ns, "get", "events", "--sort-by=.lastTimestamp"},
+		{"-n", ns, "logs", "--all-containers", "--prefix", "-l", "e2e"},
+	} {
+		out, _ := kubectlErr(args...)
+		t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+	}
+}
+
+// noLeftovers asserts no object labelled as netverify's run remains.
+func noLeftovers(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out := kubectl(t, "get", "namespaces", "-l", "app.kubernetes.io/managed-by=netverify,netverify.io/run-id", "-o", "name")
+		if strings.TrimSpace(out) == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("netverify objects remain:\n%s", out)
+		}
+		time.Sleep(time.Second)
+	}
+}

@@ -1,0 +1,73 @@
+// Package cleanup is `netverify cleanup`: delete what killed runs left behind.
+package cleanup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/results"
+	"github.com/spf13/cobra"
+)
+
+// NewCommand returns `netverify cleanup`.
+func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
+	var (
+		dryRun    bool
+		olderThan time.Duration
+		runID     string
+		wait      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Delete the namespaces of netverify runs that are no longer alive",
+		Long: `Cleanup deletes namespaces labelled as a netverify run's whose heartbeat
+(refreshed every 30s by a live run) is older than --older-than. It never
+touches a live run's objects nor a deploy/ installation (which carries no run
+id). --run-id deletes one run's namespaces whatever their age (e.g. after --keep).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if olderThan < time.Minute && runID == "" {
+				return &kube.ExitError{Code: results.ExitError, Err: fmt.Errorf("--older-than %s is shorter than a live run's heartbeat interval allows (min 1m)", olderThan)}
+			}
+			clients, err := kf.Connect(ctx)
+			if err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			left, err := orchestrator.FindLeftovers(ctx, clients.Clientset, olderThan, runID, time.Now())
+			if err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			if len(left) == 0 {
+				fmt.Fprintln(streams.ErrOut, "nothing to clean up")
+				return nil
+			}
+			var names []string
+			for _, l := range left {
+				verb := "deleting"
+				if dryRun {
+					verb = "would delete"
+				}
+				fmt.Fprintf(streams.Out, "%s namespace %s (run %s, last heartbeat %s ago)\n", verb, l.Namespace, l.RunID, l.Age.Round(time.Second))
+				names = append(names, l.Namespace)
+			}
+			if dryRun {
+				return nil
+			}
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			if err := orchestrator.DeleteNamespaces(wctx, clients.Clientset, names, wait); err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only print what would be deleted")
+	cmd.Flags().DurationVar(&olderThan, "older-than", 3*time.Minute, "treat runs whose heartbeat is older than this as dead")
+	cmd.Flags().StringVar(&runID, "run-id", "", "delete this run's namespaces, whatever their age")
+	cmd.Flags().BoolVar(&wait, "wait", true, "wait until the namespaces are gone")
+	return cmd
+}

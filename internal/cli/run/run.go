@@ -1,0 +1,276 @@
+// Package run is `netverify run`: load scenarios, run them on the cluster,
+// print the report, exit with the verdict.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/internal/version"
+	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/report"
+	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Permissions are what `netverify run` needs, cluster-wide.
+var Permissions = []kube.Permission{
+	{Verb: "create", Resource: "namespaces"}, {Verb: "delete", Resource: "namespaces"},
+	{Verb: "get", Resource: "namespaces"}, {Verb: "patch", Resource: "namespaces"},
+	{Verb: "create", Resource: "pods"}, {Verb: "list", Resource: "pods"},
+	{Verb: "create", Resource: "pods", Subresource: "exec"}, {Verb: "get", Resource: "pods", Subresource: "exec"},
+	{Verb: "create", Resource: "services"},
+	{Verb: "create", Group: "networking.k8s.io", Resource: "networkpolicies"},
+	{Verb: "list", Resource: "events"},
+}
+
+type options struct {
+	streams kube.Streams
+	kf      *kube.Flags
+
+	files             []string
+	builtin           bool
+	only, skip        []string
+	output            string
+	concurrency       int
+	timeout           time.Duration
+	probeTimeout      time.Duration
+	matchBudget       time.Duration
+	readyTimeout      time.Duration
+	keep              bool
+	imageProbe        string
+	mode              string
+	nodeSelector      map[string]string
+	tolerations       []string
+	pullSecrets       []string
+	requests, limits  map[string]string
+	namespacePrefix   string
+	allowInconclusive bool
+
+	scs       []*scenarios.Scenario
+	placement orchestrator.Placement
+}
+
+// NewCommand returns `netverify run`.
+func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
+	o := &options{streams: streams, kf: kf}
+	cmd := &cobra.Command{
+		Use:   "run [-f FILE|DIR|-]...",
+		Short: "Run scenarios on the cluster and compare what was observed with what was expected",
+		Long: `Run creates fresh namespaces, probe pods and services for each scenario,
+applies its NetworkPolicies, probes every expected connection from inside the
+pods, and reports a verdict per expectation. With no -f it runs the built-in suite.
+
+Exit codes: 0 all expectations met; 1 an expectation failed (or was
+inconclusive); 2 a tool or input error, or a probe that broke.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.complete(); err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			if err := o.validate(); err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			return o.run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "scenario file, directory or - for stdin (repeatable)")
+	f.BoolVar(&o.builtin, "builtin", false, "also run the built-in suite when -f is given")
+	f.StringArrayVar(&o.only, "scenario", nil, "run only the named scenario (repeatable)")
+	f.StringArrayVar(&o.skip, "skip", nil, "skip the named scenario (repeatable)")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(report.Formats(), "|"))
+	f.IntVar(&o.concurrency, "concurrency", 16, "exec calls in flight at once")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up the whole run after this long (cleanup still runs)")
+	f.DurationVar(&o.probeTimeout, "probe-timeout", time.Second, "timeout of one connection attempt")
+	f.DurationVar(&o.matchBudget, "match-budget", 10*time.Second, "after policies are applied, retry a mismatching probe for this long")
+	f.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long probe pods may take to become Ready")
+	f.BoolVar(&o.keep, "keep", false, "leave the run's namespaces for debugging")
+	f.StringVar(&o.imageProbe, "image-probe", version.ProbeImage(), "probe image (holds /netverify-probe); set it for your own registry")
+	f.StringVar(&o.mode, "mode", orchestrator.ModeBatch, "probe mode: batch (one exec per source pod per round) or per-probe")
+	f.StringToStringVar(&o.nodeSelector, "node-selector", nil, "node selector for probe pods (k=v,...)")
+	f.StringArrayVar(&o.tolerations, "toleration", nil, "toleration for probe pods: key[=value]:Effect (repeatable)")
+	f.StringArrayVar(&o.pullSecrets, "image-pull-secret", nil, "image pull secret NAMESPACE/NAME, copied into each run namespace for probe pods (repeatable)")
+	f.StringToStringVar(&o.requests, "requests", map[string]string{"cpu": "5m", "memory": "16Mi"}, "resource requests of probe pods")
+	f.StringToStringVar(&o.limits, "limits", map[string]string{"memory": "64Mi"}, "resource limits of probe pods")
+	f.StringVar(&o.namespacePrefix, "namespace-prefix", "nv", "prefix of the namespaces a run creates")
+	f.BoolVar(&o.allowInconclusive, "allow-inconclusive", false, "exit 0 even when some results are inconclusive")
+	return cmd
+}
+
+func (o *options) complete() error {
+	var err error
+	if len(o.files) > 0 {
+		o.scs, err = scenarios.Load(o.files, o.streams.In)
+		if err != nil {
+			return err
+		}
+	}
+	if len(o.files) == 0 || o.builtin {
+		b, err := scenarios.Builtin()
+		if err != nil {
+			return fmt.Errorf("built-in suite: %w", err)
+		}
+		o.scs = append(o.scs, b...)
+	}
+	o.scs, err = filter(o.scs, o.only, o.skip)
+	if err != nil {
+		return err
+	}
+	if o.placement.Tolerations, err = parseTolerations(o.tolerations); err != nil {
+		return err
+	}
+	o.placement.NodeSelector = o.nodeSelector
+	o.placement.ImagePullSecrets = o.pullSecrets
+	if o.placement.Resources.Requests, err = parseResources("--requests", o.requests); err != nil {
+		return err
+	}
+	if o.placement.Resources.Limits, err = parseResources("--limits", o.limits); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (o *options) validate() error {
+	var errs []error
+	if !contains(report.Formats(), o.output) {
+		errs = append(errs, fmt.Errorf("-o %q: valid formats are %s", o.output, strings.Join(report.Formats(), ", ")))
+	}
+	if o.mode != orchestrator.ModeBatch && o.mode != orchestrator.ModePerProbe {
+		errs = append(errs, fmt.Errorf("--mode %q: want batch or per-probe", o.mode))
+	}
+	if o.concurrency < 1 {
+		errs = append(errs, errors.New("--concurrency must be at least 1"))
+	}
+	if o.probeTimeout <= 0 || o.matchBudget < 0 || o.timeout <= 0 {
+		errs = append(errs, errors.New("--timeout and --probe-timeout must be positive"))
+	}
+	if len(o.scs) == 0 {
+		errs = append(errs, errors.New("no scenarios to run"))
+	}
+	if o.namespacePrefix == "" || len(o.namespacePrefix) > 10 {
+		errs = append(errs, errors.New("--namespace-prefix must be 1 to 10 characters"))
+	}
+	return errors.Join(errs...)
+}
+
+func (o *options) run(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, o.timeout)
+	defer cancel()
+	clients, err := o.kf.Connect(ctx)
+	if err != nil {
+		return &kube.ExitError{Code: results.ExitError, Err: err}
+	}
+	if err := kube.CheckAccess(ctx, clients.Clientset, Permissions); err != nil {
+		return &kube.ExitError{Code: results.ExitError, Err: err}
+	}
+	isTTY := func(f any) bool {
+		if fd, ok := f.(*os.File); ok {
+			return term.IsTerminal(int(fd.Fd()))
+		}
+		return false
+	}
+	opts := orchestrator.Options{
+		NamespacePrefix: o.namespacePrefix, ProbeImage: o.imageProbe, Mode: o.mode,
+		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
+		ReadyTimeout: o.readyTimeout, Keep: o.keep, Placement: o.placement,
+		KubectlFlags: clients.KubectlFlags, Log: o.streams.ErrOut,
+	}
+	if isTTY(o.streams.ErrOut) {
+		opts.Progress = o.streams.ErrOut
+	}
+	r := &orchestrator.Runner{
+		Client: clients.Clientset,
+		Exec:   &orchestrator.APIExecutor{Config: clients.Config, Client: clients.Clientset},
+		Opts:   opts,
+	}
+	rep, _, err := r.Run(ctx, o.scs)
+	if err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil:
+			err = fmt.Errorf("run timed out after %s (everything it created was removed)", o.timeout)
+		case parent.Err() != nil:
+			err = errors.New("interrupted (everything the run created was removed)")
+		}
+		return &kube.ExitError{Code: results.ExitError, Err: err}
+	}
+	if err := report.Write(o.streams.Out, o.output, rep, report.Options{Color: isTTY(o.streams.Out)}); err != nil {
+		return &kube.ExitError{Code: results.ExitError, Err: err}
+	}
+	if code := rep.Summary.ExitCode(o.allowInconclusive); code != 0 {
+		return &kube.ExitError{Code: code}
+	}
+	return nil
+}
+
+func filter(scs []*scenarios.Scenario, only, skip []string) ([]*scenarios.Scenario, error) {
+	known := map[string]bool{}
+	for _, s := range scs {
+		known[s.Metadata.Name] = true
+	}
+	for _, n := range append(append([]string{}, only...), skip...) {
+		if !known[n] {
+			return nil, fmt.Errorf("no scenario named %q", n)
+		}
+	}
+	var out []*scenarios.Scenario
+	for _, s := range scs {
+		if (len(only) == 0 || contains(only, s.Metadata.Name)) && !contains(skip, s.Metadata.Name) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseTolerations reads key[=value]:Effect (Effect may be empty: key=value:).
+func parseTolerations(in []string) ([]corev1.Toleration, error) {
+	var out []corev1.Toleration
+	for _, t := range in {
+		kv, effect, _ := strings.Cut(t, ":")
+		key, value, hasValue := strings.Cut(kv, "=")
+		if key == "" {
+			return nil, fmt.Errorf("--toleration %q: want key[=value]:Effect", t)
+		}
+		tol := corev1.Toleration{Key: key, Effect: corev1.TaintEffect(effect), Operator: corev1.TolerationOpExists}
+		if hasValue {
+			tol.Operator, tol.Value = corev1.TolerationOpEqual, value
+		}
+		switch tol.Effect {
+		case "", corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+		default:
+			return nil, fmt.Errorf("--toleration %q: effect must be NoSchedule, PreferNoSchedule or NoExecute", t)
+		}
+		out = append(out, tol)
+	}
+	return out, nil
+}
+
+func parseResources(flag string, in map[string]string) (corev1.ResourceList, error) {
+	out := corev1.ResourceList{}
+	for k, v := range in {
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s=%s: %v", flag, k, v, err)
+		}
+		out[corev1.ResourceName(k)] = q
+	}
+	return out, nil
+}

@@ -1,0 +1,57 @@
+// Package scenarioscmd is `netverify scenarios list|show`: the built-in suite.
+package scenarioscmd
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+)
+
+// NewCommand returns `netverify scenarios`.
+func NewCommand(streams kube.Streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "scenarios", Short: "List or show the built-in scenarios"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the built-in scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			scs, err := scenarios.Builtin()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tEXPECTATIONS\tDESCRIPTION")
+			for _, s := range scs {
+				fmt.Fprintf(tw, "%s\t%d\t%s\n", s.Metadata.Name, len(s.Spec.Expect), s.Metadata.Description)
+			}
+			return tw.Flush()
+		},
+	}, &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print a built-in scenario as YAML",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			scs, err := scenarios.Builtin()
+			if err != nil {
+				return err
+			}
+			for _, s := range scs {
+				if s.Metadata.Name == args[0] {
+					out, err := yaml.Marshal(s)
+					if err != nil {
+						return err
+					}
+					_, err = streams.Out.Write(out)
+					return err
+				}
+			}
+			return &kube.ExitError{Code: results.ExitError, Err: fmt.Errorf("no built-in scenario named %q (see 'netverify scenarios list')", args[0])}
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,40 @@
+// Package validate is `netverify validate`: load and check scenario files
+// offline, touching no cluster.
+package validate
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
+	"github.com/spf13/cobra"
+)
+
+// NewCommand returns `netverify validate`.
+func NewCommand(streams kube.Streams) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "validate -f FILE|DIR|- ...",
+		Short: "Check scenario files offline (exit 2 with every problem when invalid)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 {
+				return &kube.ExitError{Code: results.ExitError, Err: errors.New("validate needs at least one -f")}
+			}
+			scs, err := scenarios.Load(files, streams.In)
+			if err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			n := 0
+			for _, s := range scs {
+				n += len(s.Spec.Expect)
+			}
+			fmt.Fprintf(streams.Out, "%d scenario(s), %d expectation(s): valid\n", len(scs), n)
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "scenario file, directory or - for stdin (repeatable)")
+	return cmd
+}

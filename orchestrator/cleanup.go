@@ -1,0 +1,51 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Leftover is a namespace of a netverify run and how old its heartbeat is.
+type Leftover struct {
+	Namespace string
+	RunID     string
+	Age       time.Duration // since the last heartbeat (or creation)
+}
+
+// FindLeftovers lists namespaces created by netverify runs whose heartbeat
+// is older than olderThan — runs that were killed — or, when runID is set,
+// every namespace of that run. Namespaces without a run id (a deploy/
+// installation) are never returned.
+func FindLeftovers(ctx context.Context, c kubernetes.Interface, olderThan time.Duration, runID string, now time.Time) ([]Leftover, error) {
+	sel := AnyRunSelector()
+	if runID != "" {
+		sel = RunSelector(runID)
+	}
+	list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("listing netverify namespaces: %w", err)
+	}
+	var out []Leftover
+	for _, ns := range list.Items {
+		age := now.Sub(lastBeat(&ns))
+		if runID == "" && age < olderThan {
+			continue // a live run
+		}
+		out = append(out, Leftover{Namespace: ns.Name, RunID: ns.Labels[LabelRunID], Age: age})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Namespace < out[j].Namespace })
+	return out, nil
+}
+
+func lastBeat(ns *corev1.Namespace) time.Time {
+	if t, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationHeartbeat]); err == nil {
+		return t
+	}
+	return ns.CreationTimestamp.Time
+}

@@ -1,0 +1,98 @@
+package orchestrator
+
+import (
+	"io"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Probe modes.
+const (
+	// ModeBatch runs one exec per source pod per round; the probe program
+	// runs all of that pod's probes concurrently and prints one line each.
+	ModeBatch = "batch"
+	// ModePerProbe runs one exec per probe (for comparison and debugging).
+	ModePerProbe = "per-probe"
+)
+
+// Options configure a run. Zero values get the defaults documented here.
+type Options struct {
+	// RunID labels everything the run creates; random when empty.
+	RunID string
+	// NamespacePrefix starts every namespace name (default "nv").
+	NamespacePrefix string
+	// ProbeImage is the image of probe pods (it must hold /netverify-probe).
+	ProbeImage string
+	// ImagePullPolicy of probe pods (default IfNotPresent).
+	ImagePullPolicy corev1.PullPolicy
+	// Mode is ModeBatch (default) or ModePerProbe.
+	Mode string
+	// Concurrency bounds exec calls in flight (default 16).
+	Concurrency int
+	// ProbeTimeout bounds one connection attempt (default 1s).
+	ProbeTimeout time.Duration
+	// MatchBudget is how long, after policies are applied, a probe whose
+	// observation does not match its expectation is retried (default 10s).
+	MatchBudget time.Duration
+	// ControlBudget is how long a control probe (before policies) may take
+	// to see its target answer (default 10s).
+	ControlBudget time.Duration
+	// RetryInterval is the least time between the starts of two probe
+	// rounds (default 200ms): mismatches are re-probed at this pace.
+	RetryInterval time.Duration
+	// ReadyTimeout bounds the wait for probe pods to become Ready (default 2m).
+	ReadyTimeout time.Duration
+	// Keep leaves the run's namespaces in place.
+	Keep bool
+	// Placement of probe pods.
+	Placement Placement
+	// KubectlFlags are added to every repro line (e.g. --context X).
+	KubectlFlags []string
+	// Progress, when set, receives progress lines (a terminal's stderr).
+	Progress io.Writer
+	// Log receives warnings and notes (stderr); nil discards them.
+	Log io.Writer
+}
+
+// Placement says where probe pods go and what they may use.
+type Placement struct {
+	NodeSelector     map[string]string
+	Tolerations      []corev1.Toleration
+	ImagePullSecrets []string
+	Resources        corev1.ResourceRequirements
+}
+
+func (o Options) withDefaults() Options {
+	if o.NamespacePrefix == "" {
+		o.NamespacePrefix = "nv"
+	}
+	if o.ImagePullPolicy == "" {
+		o.ImagePullPolicy = corev1.PullIfNotPresent
+	}
+	if o.Mode == "" {
+		o.Mode = ModeBatch
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 16
+	}
+	if o.ProbeTimeout <= 0 {
+		o.ProbeTimeout = time.Second
+	}
+	if o.MatchBudget <= 0 {
+		o.MatchBudget = 10 * time.Second
+	}
+	if o.ControlBudget <= 0 {
+		o.ControlBudget = 10 * time.Second
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = 200 * time.Millisecond
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 2 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
+}

@@ -1,0 +1,393 @@
+package orchestrator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/netverify/netverify/probe"
+	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+const coreYAML = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: core}
+spec:
+  namespaces: [{name: app}]
+  pods:
+  - {name: frontend, labels: {app: frontend}}
+  - {name: backend, labels: {app: backend}, ports: [{name: http, port: 8080}]}
+  - {name: random, labels: {app: random}}
+  services:
+  - {name: web, selector: {app: backend}, ports: [{port: 80, targetPort: "8080"}]}
+  policies:
+  - apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: backend}
+    spec:
+      podSelector: {matchLabels: {app: backend}}
+      ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}]}]
+  expect:
+  - {from: frontend, to: backend, port: http, allowed: true}
+  - {from: random, to: backend, port: "8080", allowed: false}
+  - {from: frontend, to: "svc:web", port: "80", allowed: true}
+`
+
+func loadScenarios(t *testing.T, y string) []*scenarios.Scenario {
+	t.Helper()
+	scs, err := scenarios.LoadBytes("test.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scs
+}
+
+// newFakeClient returns a fake clientset whose pods become Running and Ready
+// with an IP as soon as they are created (unless ready is false), and whose
+// services get a ClusterIP.
+func newFakeClient(ready bool) *fake.Clientset {
+	c := fake.NewSimpleClientset()
+	var n atomic.Int32
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		if ready {
+			p.Status.Phase = corev1.PodRunning
+			p.Status.PodIP = fmt.Sprintf("10.244.0.%d", n.Add(1))
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		} else {
+			p.Status.Phase = corev1.PodPending
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "probe", State: corev1.ContainerState{
+				Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "image not found"}}}}
+		}
+		return false, nil, nil
+	})
+	c.PrependReactor("create", "services", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		s := a.(k8stesting.CreateAction).GetObject().(*corev1.Service)
+		s.Spec.ClusterIP = "10.96.0.42"
+		return false, nil, nil
+	})
+	return c
+}
+
+// scriptedExec answers batch execs with a function of (source pod, request).
+type scriptedExec struct {
+	mu      sync.Mutex
+	calls   int
+	argvs   [][]string
+	answer  func(src string, req probe.Request, call int) probe.Response
+	failFor int // the first failFor calls fail as transport errors
+}
+
+func (s *scriptedExec) Exec(ctx context.Context, ns, pod, container string, argv []string) (ExecResult, error) {
+	s.mu.Lock()
+	s.calls++
+	call := s.calls
+	s.argvs = append(s.argvs, argv)
+	s.mu.Unlock()
+	if call <= s.failFor {
+		return ExecResult{}, errors.New("transport: connection reset")
+	}
+	if err := ctx.Err(); err != nil {
+		return ExecResult{}, err
+	}
+	var reqs []probe.Request
+	if argv[1] == "batch" {
+		if err := json.Unmarshal([]byte(argv[2]), &reqs); err != nil {
+			return ExecResult{}, err
+		}
+	} else {
+		return ExecResult{}, fmt.Errorf("unexpected argv %v", argv)
+	}
+	var out bytes.Buffer
+	for _, r := range reqs {
+		resp := s.answer(ns+"/"+pod, r, call)
+		resp.ID = r.ID
+		b, _ := json.Marshal(resp)
+		out.Write(append(b, '\n'))
+	}
+	return ExecResult{Stdout: out.Bytes()}, nil
+}
+
+func allowedBy(id string) probe.Response {
+	return probe.Response{Verdict: "allowed", Reason: "connected", AnsweredBy: id}
+}
+
+var blocked = probe.Response{Verdict: "blocked", Reason: "timeout"}
+
+// enforcing answers as a cluster that enforces the core policy once
+// policiesApplied is set.
+func enforcing(c *fake.Clientset) func(string, probe.Request, int) probe.Response {
+	return func(src string, req probe.Request, _ int) probe.Response {
+		nps, _ := c.NetworkingV1().NetworkPolicies("").List(context.Background(), metav1.ListOptions{})
+		applied := len(nps.Items) > 0
+		if applied && strings.HasSuffix(src, "/random") {
+			return blocked
+		}
+		if req.Identity != "" {
+			return allowedBy(req.Identity)
+		}
+		return allowedBy(strings.Split(src, "/")[0] + "/backend")
+	}
+}
+
+func testOptions() Options {
+	return Options{RunID: "test01", ProbeImage: "probe:test", MatchBudget: 2 * time.Second, ControlBudget: time.Second,
+		ReadyTimeout: time.Second, Concurrency: 4}
+}
+
+func statusOf(rep *results.Report) []string {
+	var out []string
+	for _, r := range rep.Results {
+		out = append(out, fmt.Sprintf("%s->%s:%s", r.From, r.To, r.Status))
+	}
+	return out
+}
+
+func TestRunEnforcingPasses(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{}
+	ex.answer = enforcing(c)
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, stats, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Passed != 3 || rep.Summary.ExitCode(false) != 0 {
+		t.Fatalf("summary %+v, results %v", rep.Summary, statusOf(rep))
+	}
+	// one exec per source pod per round
+	if stats.MaxExecRound > stats.SourcePods {
+		t.Errorf("%d exec calls in a round for %d source pods", stats.MaxExecRound, stats.SourcePods)
+	}
+	for _, res := range rep.Results {
+		if !strings.Contains(res.Repro, "kubectl exec -n nv-test01-1-app") || !strings.Contains(res.Repro, "/netverify-probe connect") {
+			t.Errorf("repro %q", res.Repro)
+		}
+	}
+	if got := rep.Results[2].AnsweredBy; got != "nv-test01-1-app/backend" {
+		t.Errorf("service answeredBy %q", got)
+	}
+	assertCleanedUp(t, c)
+}
+
+func TestRunNonEnforcingFailsDeniedOnly(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response {
+		if req.Identity != "" {
+			return allowedBy(req.Identity)
+		}
+		return allowedBy(strings.Split(src, "/")[0] + "/backend")
+	}}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[app/frontend->app/backend:pass app/random->app/backend:fail app/frontend->svc:app/web:pass]"
+	if got := fmt.Sprint(statusOf(rep)); got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	if rep.Results[1].Observed != results.Allowed || rep.Results[1].Attempts < 2 {
+		t.Errorf("mismatch: %+v (want observed allowed after retries)", rep.Results[1])
+	}
+	if rep.Summary.ExitCode(false) != 1 {
+		t.Errorf("exit code %d", rep.Summary.ExitCode(false))
+	}
+	assertCleanedUp(t, c)
+}
+
+func TestRunBrokenProbeIsErrorNotBlocked(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response {
+		return probe.Response{Verdict: "error", Reason: "dns", Detail: "lookup failed"}
+	}}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range rep.Results {
+		if res.Observed == results.Blocked || res.Status == results.Pass {
+			t.Errorf("%s -> %s: %s/%s", res.From, res.To, res.Observed, res.Status)
+		}
+	}
+	if rep.Summary.Errors == 0 {
+		t.Errorf("no errors counted: %+v", rep.Summary)
+	}
+}
+
+func TestRunExecTransportFailureIsRetried(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{failFor: 2}
+	ex.answer = enforcing(c)
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Passed != 3 {
+		t.Fatalf("summary %+v %v", rep.Summary, statusOf(rep))
+	}
+}
+
+func TestRunExecAlwaysFailingIsError(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{failFor: 1 << 30}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range rep.Results {
+		if res.Status != results.StatusError && res.Status != results.Inconclusive {
+			t.Errorf("%s -> %s: %s (%s)", res.From, res.To, res.Status, res.Reason)
+		}
+	}
+}
+
+func TestRunServiceImpostor(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{}
+	base := enforcing(c)
+	ex.answer = func(src string, req probe.Request, call int) probe.Response {
+		if req.Host == "10.96.0.42" {
+			return allowedBy("elsewhere/sidecar")
+		}
+		return base(src, req, call)
+	}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := rep.Results[2]
+	if svc.Status != results.StatusError || !strings.HasPrefix(svc.Reason, results.ReasonWrongIdentity) || svc.AnsweredBy != "elsewhere/sidecar" {
+		t.Fatalf("impostor result %+v", svc)
+	}
+}
+
+func TestRunControlFailureIsInconclusive(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{answer: func(string, probe.Request, int) probe.Response { return blocked }}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Results[1]; got.Status != results.Inconclusive || !strings.Contains(got.Reason, results.ReasonControlFailed) {
+		t.Fatalf("blocked expectation whose target never answered: %+v", got)
+	}
+}
+
+func TestRunPodsNeverReady(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(false)
+	r := &Runner{Client: c, Exec: &scriptedExec{}, Opts: testOptions()}
+	_, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	var ie *InfraError
+	if !errors.As(err, &ie) {
+		t.Fatalf("err = %v, want InfraError", err)
+	}
+	for _, want := range []string{"not Ready", "pod nv-test01-1-app/backend", "ErrImagePull"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	assertCleanedUp(t, c)
+}
+
+func TestRunCancelledMidProbeCleansUp(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	ex := &scriptedExec{}
+	ex.answer = func(src string, req probe.Request, call int) probe.Response {
+		nps, _ := c.NetworkingV1().NetworkPolicies("").List(context.Background(), metav1.ListOptions{})
+		if len(nps.Items) > 0 {
+			cancel() // Ctrl-C while probing
+		}
+		return allowedBy(req.Identity)
+	}
+	opts := testOptions()
+	opts.MatchBudget = time.Minute
+	r := &Runner{Client: c, Exec: ex, Opts: opts}
+	_, _, err := r.Run(ctx, loadScenarios(t, coreYAML))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	assertCleanedUp(t, c)
+}
+
+func TestRunKeepLeavesNamespaces(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{}
+	ex.answer = enforcing(c)
+	opts := testOptions()
+	opts.Keep = true
+	var log bytes.Buffer
+	opts.Log = &log
+	r := &Runner{Client: c, Exec: ex, Opts: opts}
+	if _, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML)); err != nil {
+		t.Fatal(err)
+	}
+	nss, _ := c.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+	if len(nss.Items) != 1 || !strings.Contains(log.String(), "kubectl delete namespace -l") {
+		t.Fatalf("namespaces %d, log %q", len(nss.Items), log.String())
+	}
+}
+
+func assertCleanedUp(t *testing.T, c *fake.Clientset) {
+	t.Helper()
+	nss, err := c.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nss.Items) != 0 {
+		t.Fatalf("%d namespaces left after the run", len(nss.Items))
+	}
+}
+
+func TestPlanProbePodsPassRestricted(t *testing.T) {
+	t.Parallel()
+	plan, err := MakePlan(loadScenarios(t, coreYAML), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range plan.Namespaces {
+		if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" || ns.Labels[LabelRunID] != "test01" {
+			t.Errorf("namespace labels %v", ns.Labels)
+		}
+	}
+	for _, pp := range plan.Pods {
+		sc := pp.Pod.Spec.SecurityContext
+		cs := pp.Pod.Spec.Containers[0].SecurityContext
+		if !*sc.RunAsNonRoot || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault ||
+			*cs.AllowPrivilegeEscalation || len(cs.Capabilities.Drop) != 1 || cs.Capabilities.Drop[0] != "ALL" {
+			t.Errorf("pod %s is not restricted: %+v %+v", pp.Pod.Name, sc, cs)
+		}
+		if pp.Pod.Labels[LabelManagedBy] != ManagedBy {
+			t.Errorf("pod %s labels %v", pp.Pod.Name, pp.Pod.Labels)
+		}
+	}
+}

@@ -1,0 +1,25 @@
+// Package scenarios defines netverify's scenario files and loads them.
+//
+// A scenario file holds one or more YAML documents (separated by "---"),
+// each a Scenario: logical namespaces, probe pods, Services, ordinary
+// networking.k8s.io/v1 NetworkPolicy manifests, and the connections expected
+// to be allowed or blocked. examples/frontend-backend.yaml is an annotated
+// example and docs/scenario.schema.json a JSON Schema for editors.
+//
+// Loading is strict and happens in three steps, like kubectl's:
+//
+//  1. decode: YAML syntax, unknown fields (at any depth, including inside
+//     the policies) and values of the wrong type are errors;
+//  2. default: omitted namespaces, protocols and target ports are filled in
+//     (see the field comments on the types), and "pod"/"svc:name"
+//     references are rewritten to "ns/pod"/"svc:ns/name" when the scenario
+//     has a single namespace;
+//  3. validate: names, ports, CIDRs and every reference between objects are
+//     checked.
+//
+// Every problem in every file is reported at once, each as an *Error
+// prefixed by the file and the scenario name, joined with errors.Join.
+//
+// Each run creates fresh namespaces with run-unique names for a scenario's
+// logical namespaces; RewritePolicies translates the policies to them.
+package scenarios

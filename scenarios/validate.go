@@ -1,0 +1,456 @@
+package scenarios
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// MaxNameLength is the longest scenario name allowed: the name is part of
+// the run-unique namespace names, which must fit in 63 characters.
+const MaxNameLength = 40
+
+// validate checks a defaulted scenario and returns every problem found.
+func validate(location string, s *Scenario) []error {
+	v := &validator{location: location, s: s}
+	v.header()
+	v.namespaces()
+	v.pods()
+	v.services()
+	v.policies()
+	v.expectations()
+	return v.errs
+}
+
+type validator struct {
+	location string
+	s        *Scenario
+	errs     []error
+}
+
+// add records a problem with the field at p.
+func (v *validator) add(p *field.Path, format string, args ...any) {
+	v.errs = append(v.errs, &Error{
+		Location: v.location,
+		Scenario: v.s.Metadata.Name,
+		Field:    pathString(p),
+		Message:  fmt.Sprintf(format, args...),
+	})
+}
+
+// addMsgs records the messages of a k8s.io/apimachinery validation
+// function, if any, as one problem.
+func (v *validator) addMsgs(p *field.Path, prefix string, msgs []string) {
+	if len(msgs) > 0 {
+		v.add(p, "%s%s", prefix, strings.Join(msgs, "; "))
+	}
+}
+
+// addFieldErrors records errors of k8s.io/apimachinery's field validation.
+func (v *validator) addFieldErrors(errs field.ErrorList) {
+	for _, e := range errs {
+		msg := e.ErrorBody()
+		v.errs = append(v.errs, &Error{
+			Location: v.location,
+			Scenario: v.s.Metadata.Name,
+			Field:    e.Field,
+			Message:  strings.ToLower(msg[:1]) + msg[1:],
+		})
+	}
+}
+
+func (v *validator) header() {
+	if v.s.APIVersion != APIVersion {
+		v.add(field.NewPath("apiVersion"), "must be %q", APIVersion)
+	}
+	if v.s.Kind != Kind {
+		v.add(field.NewPath("kind"), "must be %q", Kind)
+	}
+	p := field.NewPath("metadata", "name")
+	name := v.s.Metadata.Name
+	switch {
+	case name == "":
+		v.add(p, "required")
+	case len(name) > MaxNameLength:
+		v.add(p, "must be no more than %d characters (it is part of namespace names)", MaxNameLength)
+	default:
+		v.addMsgs(p, "", validation.IsDNS1123Label(name))
+	}
+}
+
+func (v *validator) namespaces() {
+	p := field.NewPath("spec", "namespaces")
+	if len(v.s.Spec.Namespaces) == 0 {
+		v.add(p, "at least one namespace is required")
+	}
+	seen := map[string]bool{}
+	for i, ns := range v.s.Spec.Namespaces {
+		p := p.Index(i)
+		if v.name(p.Child("name"), ns.Name, validation.IsDNS1123Label) {
+			if seen[ns.Name] {
+				v.add(p.Child("name"), "duplicate namespace %q", ns.Name)
+			}
+			seen[ns.Name] = true
+		}
+		v.labels(p.Child("labels"), ns.Labels)
+		if _, ok := ns.Labels[corev1.LabelMetadataName]; ok {
+			v.add(p.Child("labels").Key(corev1.LabelMetadataName), "reserved: Kubernetes sets it to the run-unique namespace name")
+		}
+	}
+}
+
+func (v *validator) pods() {
+	seen := map[string]bool{}
+	for i, pod := range v.s.Spec.Pods {
+		p := field.NewPath("spec", "pods").Index(i)
+		nameOK := v.name(p.Child("name"), pod.Name, validation.IsDNS1123Label)
+		nsOK := v.namespaceRef(p.Child("namespace"), pod.Namespace)
+		if key := pod.Namespace + "/" + pod.Name; nameOK && nsOK {
+			if seen[key] {
+				v.add(p.Child("name"), "duplicate pod %q", key)
+			}
+			seen[key] = true
+		}
+		v.labels(p.Child("labels"), pod.Labels)
+		names := map[string]bool{}
+		numbers := map[string]bool{}
+		for j, port := range pod.Ports {
+			p := p.Child("ports").Index(j)
+			if port.Name != "" {
+				v.portName(p.Child("name"), port.Name)
+				if names[port.Name] {
+					v.add(p.Child("name"), "duplicate port name %q", port.Name)
+				}
+				names[port.Name] = true
+			}
+			v.portNumber(p.Child("port"), port.Port)
+			v.protocol(p.Child("protocol"), port.Protocol)
+			if key := fmt.Sprintf("%d/%s", port.Port, port.Protocol); numbers[key] {
+				v.add(p.Child("port"), "duplicate port %s", key)
+			} else {
+				numbers[key] = true
+			}
+		}
+	}
+}
+
+func (v *validator) services() {
+	seen := map[string]bool{}
+	for i, svc := range v.s.Spec.Services {
+		p := field.NewPath("spec", "services").Index(i)
+		nameOK := v.name(p.Child("name"), svc.Name, validation.IsDNS1035Label)
+		nsOK := v.namespaceRef(p.Child("namespace"), svc.Namespace)
+		if key := svc.Namespace + "/" + svc.Name; nameOK && nsOK {
+			if seen[key] {
+				v.add(p.Child("name"), "duplicate service %q", key)
+			}
+			seen[key] = true
+		}
+		if len(svc.Selector) == 0 {
+			v.add(p.Child("selector"), "required")
+		} else if v.labels(p.Child("selector"), svc.Selector) && nsOK && !v.selectsPod(svc) {
+			v.add(p.Child("selector"), "matches no pod in namespace %q", svc.Namespace)
+		}
+		if len(svc.Ports) == 0 {
+			v.add(p.Child("ports"), "at least one port is required")
+		}
+		names := map[string]bool{}
+		numbers := map[string]bool{}
+		for j, port := range svc.Ports {
+			p := p.Child("ports").Index(j)
+			switch {
+			case port.Name != "":
+				v.portName(p.Child("name"), port.Name)
+				if names[port.Name] {
+					v.add(p.Child("name"), "duplicate port name %q", port.Name)
+				}
+				names[port.Name] = true
+			case len(svc.Ports) > 1:
+				v.add(p.Child("name"), "required when a service has more than one port")
+			}
+			v.portNumber(p.Child("port"), port.Port)
+			v.protocol(p.Child("protocol"), port.Protocol)
+			if key := fmt.Sprintf("%d/%s", port.Port, port.Protocol); numbers[key] {
+				v.add(p.Child("port"), "duplicate port %s", key)
+			} else {
+				numbers[key] = true
+			}
+			if n, err := strconv.Atoi(port.TargetPort); err == nil {
+				if n < 1 || n > 65535 {
+					v.add(p.Child("targetPort"), "must be between 1 and 65535, got %d", n)
+				}
+			} else if port.TargetPort != "" {
+				v.portName(p.Child("targetPort"), port.TargetPort)
+			}
+		}
+	}
+}
+
+// selectsPod reports whether svc's selector matches a pod of its namespace.
+func (v *validator) selectsPod(svc Service) bool {
+	for _, pod := range v.s.Spec.Pods {
+		if pod.Namespace != svc.Namespace {
+			continue
+		}
+		matches := true
+		for k, val := range svc.Selector {
+			if got, ok := pod.Labels[k]; !ok || got != val {
+				matches = false
+			}
+		}
+		if matches {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) policies() {
+	seen := map[string]bool{}
+	for i, pol := range v.s.Spec.Policies {
+		p := field.NewPath("spec", "policies").Index(i)
+		if pol.APIVersion != "" && pol.APIVersion != networkingv1.SchemeGroupVersion.String() {
+			v.add(p.Child("apiVersion"), "must be %q (or omitted)", networkingv1.SchemeGroupVersion.String())
+		}
+		if pol.Kind != "" && pol.Kind != "NetworkPolicy" {
+			v.add(p.Child("kind"), "must be \"NetworkPolicy\" (or omitted)")
+		}
+		md := p.Child("metadata")
+		nameOK := v.name(md.Child("name"), pol.Name, validation.IsDNS1123Subdomain)
+		nsOK := v.namespaceRef(md.Child("namespace"), pol.Namespace)
+		if key := pol.Namespace + "/" + pol.Name; nameOK && nsOK {
+			if seen[key] {
+				v.add(md.Child("name"), "duplicate policy %q", key)
+			}
+			seen[key] = true
+		}
+		v.labels(md.Child("labels"), pol.Labels)
+
+		spec := p.Child("spec")
+		v.selector(spec.Child("podSelector"), &pol.Spec.PodSelector)
+		types := map[networkingv1.PolicyType]bool{}
+		for j, t := range pol.Spec.PolicyTypes {
+			p := spec.Child("policyTypes").Index(j)
+			switch {
+			case t != networkingv1.PolicyTypeIngress && t != networkingv1.PolicyTypeEgress:
+				v.add(p, "unsupported policy type %q: want Ingress or Egress", t)
+			case types[t]:
+				v.add(p, "duplicate policy type %q", t)
+			}
+			types[t] = true
+		}
+		for j, rule := range pol.Spec.Ingress {
+			p := spec.Child("ingress").Index(j)
+			v.policyPorts(p.Child("ports"), rule.Ports)
+			v.peers(p.Child("from"), rule.From)
+		}
+		for j, rule := range pol.Spec.Egress {
+			p := spec.Child("egress").Index(j)
+			v.policyPorts(p.Child("ports"), rule.Ports)
+			v.peers(p.Child("to"), rule.To)
+		}
+	}
+}
+
+func (v *validator) policyPorts(p *field.Path, ports []networkingv1.NetworkPolicyPort) {
+	for i, port := range ports {
+		p := p.Index(i)
+		if port.Protocol != nil {
+			v.protocol(p.Child("protocol"), Protocol(*port.Protocol))
+		}
+		if port.Port != nil {
+			if port.Port.Type == intstr.Int {
+				v.portNumber(p.Child("port"), port.Port.IntVal)
+			} else {
+				v.portName(p.Child("port"), port.Port.StrVal)
+			}
+		}
+		if port.EndPort != nil {
+			switch {
+			case port.Port == nil || port.Port.Type != intstr.Int:
+				v.add(p.Child("endPort"), "requires a numeric port")
+			case *port.EndPort < port.Port.IntVal:
+				v.add(p.Child("endPort"), "must not be less than port (%d)", port.Port.IntVal)
+			default:
+				v.portNumber(p.Child("endPort"), *port.EndPort)
+			}
+		}
+	}
+}
+
+func (v *validator) peers(p *field.Path, peers []networkingv1.NetworkPolicyPeer) {
+	for i, peer := range peers {
+		p := p.Index(i)
+		hasSelector := peer.PodSelector != nil || peer.NamespaceSelector != nil
+		switch {
+		case peer.IPBlock != nil && hasSelector:
+			v.add(p, "ipBlock cannot be combined with podSelector or namespaceSelector")
+		case peer.IPBlock == nil && !hasSelector:
+			v.add(p, "must set podSelector, namespaceSelector or ipBlock")
+		}
+		v.selector(p.Child("podSelector"), peer.PodSelector)
+		v.selector(p.Child("namespaceSelector"), peer.NamespaceSelector)
+		if peer.IPBlock != nil {
+			v.ipBlock(p.Child("ipBlock"), peer.IPBlock)
+		}
+	}
+}
+
+func (v *validator) ipBlock(p *field.Path, b *networkingv1.IPBlock) {
+	_, cidr, err := net.ParseCIDR(b.CIDR)
+	if err != nil {
+		v.add(p.Child("cidr"), "invalid CIDR %q: want address/prefix-length, as in 10.0.0.0/8", b.CIDR)
+	}
+	for i, e := range b.Except {
+		p := p.Child("except").Index(i)
+		_, except, err := net.ParseCIDR(e)
+		if err != nil {
+			v.add(p, "invalid CIDR %q: want address/prefix-length, as in 10.1.0.0/16", e)
+			continue
+		}
+		if cidr == nil {
+			continue
+		}
+		cidrOnes, cidrBits := cidr.Mask.Size()
+		exceptOnes, exceptBits := except.Mask.Size()
+		if !cidr.Contains(except.IP) || cidrBits != exceptBits || exceptOnes <= cidrOnes {
+			v.add(p, "%q is not strictly inside cidr %q", e, b.CIDR)
+		}
+	}
+}
+
+func (v *validator) selector(p *field.Path, sel *metav1.LabelSelector) {
+	v.addFieldErrors(metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, p))
+}
+
+func (v *validator) expectations() {
+	p := field.NewPath("spec", "expect")
+	if len(v.s.Spec.Expect) == 0 {
+		v.add(p, "at least one expectation is required")
+	}
+	names := map[string]bool{}
+	for i, e := range v.s.Spec.Expect {
+		p := p.Index(i)
+		if e.Name != "" {
+			if names[e.Name] {
+				v.add(p.Child("name"), "duplicate expectation name %q", e.Name)
+			}
+			names[e.Name] = true
+		}
+		if e.From == "" {
+			v.add(p.Child("from"), "required")
+		} else if _, err := v.s.ResolvePod(e.From); err != nil {
+			v.add(p.Child("from"), "%v", err)
+		}
+		protocolOK := v.protocol(p.Child("protocol"), e.Protocol)
+		if e.To == "" {
+			v.add(p.Child("to"), "required")
+		} else if t, err := ParseTarget(e.To); err != nil {
+			v.add(p.Child("to"), "%v", err)
+		} else if err := v.targetDeclared(t); err != nil {
+			v.add(p.Child("to"), "%v", err)
+		} else if _, err := v.s.resolvePort(t, e.Port, e.Protocol); err != nil && protocolOK {
+			v.add(p.Child("port"), "%v", err)
+		}
+		if e.Backend != "" {
+			if t, err := ParseTarget(e.To); err == nil && t.Kind != TargetService {
+				v.add(p.Child("backend"), "only svc: targets take a backend")
+			} else if err == nil {
+				ref := e.Backend
+				if !strings.Contains(ref, "/") {
+					ref = t.Namespace + "/" + ref
+				}
+				if _, err := v.s.ResolvePod(ref); err != nil {
+					v.add(p.Child("backend"), "%v", err)
+				}
+			}
+		}
+		if e.Allowed == nil {
+			v.add(p.Child("allowed"), "required")
+		}
+	}
+}
+
+// targetDeclared checks that a pod or Service target is declared.
+func (v *validator) targetDeclared(t Target) error {
+	var err error
+	switch t.Kind {
+	case TargetPod:
+		_, err = v.s.pod(t.Namespace, t.Name)
+	case TargetService:
+		_, err = v.s.service(t.Namespace, t.Name)
+	}
+	return err
+}
+
+// name checks a required name with check and reports whether it is valid.
+func (v *validator) name(p *field.Path, name string, check func(string) []string) bool {
+	if name == "" {
+		v.add(p, "required")
+		return false
+	}
+	msgs := check(name)
+	v.addMsgs(p, "", msgs)
+	return len(msgs) == 0
+}
+
+// namespaceRef checks a reference to a logical namespace and reports
+// whether it names a declared one.
+func (v *validator) namespaceRef(p *field.Path, ns string) bool {
+	if ns == "" {
+		v.add(p, "required (the scenario has %d namespaces)", len(v.s.Spec.Namespaces))
+		return false
+	}
+	for _, n := range v.s.Spec.Namespaces {
+		if n.Name == ns {
+			return true
+		}
+	}
+	v.add(p, "namespace %q is not declared", ns)
+	return false
+}
+
+// labels checks label keys and values and reports whether all are valid.
+func (v *validator) labels(p *field.Path, labels map[string]string) bool {
+	ok := true
+	for _, k := range sortedKeys(labels) {
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			v.addMsgs(p.Key(k), "invalid label key: ", msgs)
+			ok = false
+		}
+		if msgs := validation.IsValidLabelValue(labels[k]); len(msgs) > 0 {
+			v.addMsgs(p.Key(k), fmt.Sprintf("invalid label value %q: ", labels[k]), msgs)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func (v *validator) portNumber(p *field.Path, port int32) {
+	if port < 1 || port > 65535 {
+		v.add(p, "must be between 1 and 65535, got %d", port)
+	}
+}
+
+func (v *validator) portName(p *field.Path, name string) {
+	v.addMsgs(p, fmt.Sprintf("invalid port name %q: ", name), validation.IsValidPortName(name))
+}
+
+// protocol checks a protocol and reports whether it is valid.
+func (v *validator) protocol(p *field.Path, proto Protocol) bool {
+	switch proto {
+	case TCP, UDP, SCTP:
+		return true
+	}
+	v.add(p, "unsupported protocol %q: want TCP, UDP or SCTP", proto)
+	return false
+}
