@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -64,6 +66,9 @@ type Clients struct {
 // Connect builds clients (a kubeconfig, or the in-cluster config when run in
 // a pod) and checks the API server answers. Errors say what to do next.
 func (f *Flags) Connect(ctx context.Context) (*Clients, error) {
+	if err := f.checkKubeconfig(); err != nil {
+		return nil, err
+	}
 	cfg, err := f.ToRESTConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) || errors.Is(err, clientcmd.ErrEmptyConfig) {
@@ -87,6 +92,37 @@ func (f *Flags) Connect(ctx context.Context) (*Clients, error) {
 		c.KubectlFlags = append(c.KubectlFlags, "--context", *f.Context)
 	}
 	return c, nil
+}
+
+// checkKubeconfig turns client-go's silent fallback to localhost:8080 into
+// clear errors: a named kubeconfig that does not exist, or no configuration
+// at all outside a pod.
+func (f *Flags) checkKubeconfig() error {
+	if f.KubeConfig != nil && *f.KubeConfig != "" {
+		if _, err := os.Stat(*f.KubeConfig); err != nil {
+			return fmt.Errorf("--kubeconfig %s: %w", *f.KubeConfig, err)
+		}
+		return nil
+	}
+	if env := os.Getenv("KUBECONFIG"); env != "" {
+		for _, p := range filepath.SplitList(env) {
+			if _, err := os.Stat(p); err == nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("KUBECONFIG=%s: no such file; point it at your cluster's kubeconfig", env)
+	}
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return nil // in a pod: the in-cluster config
+	}
+	raw, err := f.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	if len(raw.Clusters) == 0 {
+		return errors.New("no cluster configured: set KUBECONFIG or pass --kubeconfig (or run in a pod with a service account)")
+	}
+	return nil
 }
 
 // Permission is one access a command needs.

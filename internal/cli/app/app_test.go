@@ -1,0 +1,105 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+)
+
+func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), kube.Streams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, append([]string{"netverify"}, args...))
+	code = ExitCode(err, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+const badScenario = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: bad}
+spec:
+  namespaces: [{name: a}]
+  pods: [{name: p, colour: red}]
+  expect: [{from: p, to: p, port: "80", allowed: true}]
+`
+
+func TestExitCodesOfBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(badScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// a kubeconfig that points nowhere: none of these may get as far as using it
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "missing-kubeconfig"))
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string
+		wantCode   int
+		wantStderr []string
+	}{
+		{"validate names file and field", []string{"validate", "-f", bad}, "", 2, []string{"bad.yaml", "colour", "unknown field"}},
+		{"run rejects bad scenario before any cluster call", []string{"run", "-f", bad}, "", 2, []string{"bad.yaml", "colour"}},
+		{"validate from stdin", []string{"validate", "-f", "-"}, badScenario, 2, []string{"colour"}},
+		{"validate needs -f", []string{"validate"}, "", 2, []string{"needs at least one -f"}},
+		{"unknown flag", []string{"run", "--frobnicate"}, "", 2, []string{"unknown flag"}},
+		{"unknown output format", []string{"run", "-o", "yaml"}, "", 2, []string{`-o "yaml"`}},
+		{"unknown scenario", []string{"run", "--scenario", "nope"}, "", 2, []string{`no scenario named "nope"`}},
+		{"missing kubeconfig", []string{"run"}, "", 2, []string{"missing-kubeconfig", "no such file"}},
+		{"missing --kubeconfig", []string{"--kubeconfig", "/nonexistent/kc", "run"}, "", 2, []string{"/nonexistent/kc"}},
+		{"cleanup without cluster", []string{"cleanup", "--dry-run"}, "", 2, []string{"missing-kubeconfig"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, tt.stdin, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.wantCode, stderr)
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not mention %q", stderr, w)
+				}
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing on stdout for an error", stdout)
+			}
+		})
+	}
+}
+
+func TestValidateValid(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "", "validate", "-f", "../../../examples/frontend-backend.yaml")
+	if code != 0 || !strings.Contains(stdout, "valid") {
+		t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestScenariosListAndShow(t *testing.T) {
+	stdout, _, code := runCLI(t, "", "scenarios", "list")
+	if code != 0 || !strings.Contains(stdout, "frontend-backend") {
+		t.Fatalf("list: exit %d %q", code, stdout)
+	}
+	stdout, _, code = runCLI(t, "", "scenarios", "show", "frontend-backend")
+	if code != 0 || !strings.Contains(stdout, "apiVersion: netverify.io/v1alpha1") {
+		t.Fatalf("show: exit %d %q", code, stdout)
+	}
+	if _, stderr, code := runCLI(t, "", "scenarios", "show", "nope"); code != 2 || !strings.Contains(stderr, "nope") {
+		t.Fatalf("show nope: exit %d %q", code, stderr)
+	}
+}
+
+func TestVersionAndPluginName(t *testing.T) {
+	stdout, _, code := runCLI(t, "", "version")
+	if code != 0 || !strings.Contains(stdout, "probe image: netverify/probe:") {
+		t.Fatalf("version: %d %q", code, stdout)
+	}
+	root := NewRootCommand(kube.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, "kubectl-netverify")
+	if root.Use != "kubectl netverify" {
+		t.Fatalf("as a kubectl plugin, Use = %q", root.Use)
+	}
+}
