@@ -94,6 +94,7 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2
   --kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key" \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --kubelet-preferred-address-types=InternalIP,Hostname \
   --enable-admission-plugins=NodeRestriction --profiling=false --v=1
 wait_for kube-apiserver 90 kc get --raw /readyz
 

@@ -1,0 +1,102 @@
+// Package policy computes, without a cluster, what networking.k8s.io/v1
+// NetworkPolicies say about a connection: allowed, blocked, or
+// implementation-defined (the API leaves it to the CNI, and CNIs differ).
+// netverify uses it for the "expected from policies" side of a run: a
+// simulated runner, --dry-run, and checking that scenario expectations agree
+// with the policies they ship.
+//
+// An Engine is built once from namespaces, pods and policies (NewEngine) and
+// answers Decide(src, dst, port, protocol) with a Decision whose Reason
+// names the policies and rules that decided. LintIsolation flags the common
+// "namespace isolation" policy that also cuts same-namespace traffic.
+//
+// # Semantics (networking.k8s.io/v1)
+//
+// Policy types. When spec.policyTypes is empty, a policy is an Ingress
+// policy, and also an Egress policy only if spec.egress is non-empty. So a
+// policy with only egress rules and no policyTypes also isolates its pods
+// for ingress, with no ingress rules: it denies all their ingress.
+//
+// Isolation. A policy applies to the pods its spec.podSelector selects in
+// the policy's own namespace (an empty selector selects all of them). A pod
+// selected by no policy of a direction is not isolated in that direction:
+// everything is allowed. A pod selected by at least one is isolated: only
+// what some rule of some selecting policy allows gets through. Rules are
+// ORed, within a policy and across policies; nothing denies explicitly.
+//
+// Rules. A rule matches when the traffic matches its ports and one of its
+// peers (from for ingress, to for egress). Peers are ORed. An absent or
+// empty from/to matches every source/destination, outside addresses
+// included, so `ingress: [{}]` allows everything while `ingress: []` (no
+// rules) allows nothing. Absent or empty ports match every port of every
+// protocol.
+//
+// Peers.
+//   - podSelector alone: pods of the policy's namespace matching it;
+//   - namespaceSelector alone: every pod of the namespaces matching it;
+//   - both in one peer: pods matching podSelector in namespaces matching
+//     namespaceSelector (AND), unlike two peers, one with each (OR);
+//   - an empty selector {} matches everything: namespaceSelector {} is every
+//     namespace, podSelector {} every pod;
+//   - ipBlock: addresses in cidr and in none of except (e.g. 0.0.0.0/0
+//     except 169.254.169.254/32 reaches everything but the metadata
+//     service). Selectors never match outside addresses.
+//
+// Namespaces carry the kubernetes.io/metadata.name label, as on a real API
+// server, even when the caller's Namespace omits it.
+//
+// Ports. protocol defaults to TCP; TCP, UDP and SCTP are distinct. port is a
+// number, a range (port to endPort, numeric ports only) or a name. A named
+// port is resolved against the destination pod's container ports — the
+// selected pod for ingress, the destination pod for egress — so one rule
+// can mean different numbers for different pods; a named port never
+// matches an outside address. A port with a protocol but no number matches
+// every port of that protocol.
+//
+// Both directions. A connection between two pods needs the source's egress
+// and the destination's ingress to allow it. To an outside address only the
+// source's egress counts; from one, only the destination's ingress.
+//
+// # Implementation-defined traffic
+//
+// The API leaves some traffic to the CNI. Decide never guesses there: when
+// the outcome depends on it, the verdict is ImplementationDefined and the
+// reason says why. When every reading gives Allowed, the verdict is Allowed.
+//
+//   - A pod connecting to itself (via its pod IP) when a policy would block
+//     it. Kubernetes' own e2e netpol suite ignores loopback results for this
+//     reason (kubernetes/kubernetes#95879), and so does cyclonus.
+//   - An ipBlock matching another pod's IP. Pod IPs are ephemeral and the
+//     API says ipBlocks are meant for outside addresses; some CNIs (Calico,
+//     for one) match pod IPs against ipBlocks, others do not. The upstream
+//     e2e tests that build ipBlocks from pod IPs expect a match. The engine
+//     evaluates the rule both ways: if another rule allows the traffic
+//     anyway, or it is blocked either way, the answer is definite.
+//   - Traffic from or to the node (Peer.Node), and of hostNetwork pods. The
+//     API documents hostNetwork behaviour as undefined, between two
+//     readings: the pod is treated like any pod, or its traffic is the
+//     node's (selectors do not match it and its own policies do not apply;
+//     the more common reading). Many CNIs always let a node reach the pods
+//     on it (kubelet probes).
+//
+// # Cilium, as on the local cluster
+//
+// netverify's local cluster runs Cilium, which resolves the cases above so:
+//
+//   - A pod can always reach itself, whatever the policies say.
+//   - An ipBlock matches no pod IP by default, not even 0.0.0.0/0: Cilium
+//     matches pods by identity (labels), and CIDR rules only select the
+//     "world" outside the cluster. With --policy-cidr-match-mode=pods (Helm:
+//     policyCIDRMatchMode) CIDR rules also select pod IPs.
+//   - The node's own addresses are classified as the "host" entity (and
+//     other nodes as "remote-node"), not as a CIDR: an ipBlock covering a
+//     node IP does not allow traffic to or from that node. By default
+//     (--allow-localhost=auto) the local host may reach its own pods, for
+//     kubelet probes.
+//   - hostNetwork pods have the host identity, so pod selectors do not match
+//     them and their own policies do not apply.
+//
+// So on the local cluster an ImplementationDefined verdict for self traffic
+// shows up as allowed, and one for an ipBlock matching a pod IP as blocked
+// unless another rule allows the traffic.
+package policy
