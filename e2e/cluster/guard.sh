@@ -21,10 +21,12 @@ install_guard() {
   nft -f - <<NFT
 table inet $GUARD_TABLE {
   counter guard_drops { }
+  counter guard_cluster { }
   set cluster4 { type ipv4_addr; flags interval; elements = { $POD_CIDR, $SVC_CIDR } }
   set stubs4 { type ipv4_addr; elements = { $stubs } }
   chain forward {
     type filter hook forward priority -300; policy accept;
+    ip saddr @cluster4 ip daddr @cluster4 oifname "$uplink" counter name guard_cluster drop
     ip saddr @cluster4 oifname "$uplink" counter name guard_drops drop
     ip saddr @cluster4 ip daddr != @cluster4 ip daddr != @stubs4 counter name guard_drops drop
     meta nfproto ipv6 oifname "$uplink" iifname != "$uplink" counter name guard_drops drop
@@ -77,7 +79,11 @@ verify_guard() {
   return $ok
 }
 
-counter() { nft list counter inet "$GUARD_TABLE" guard_drops | awk '/packets/{for(i=1;i<=NF;i++) if($i=="packets"){print $(i+1); exit}}'; }
+# guard_drops counts pod packets bound off the machine: it must stay zero but
+# for the e2e positive control. guard_cluster counts packets to a cluster
+# address that had no route yet (a ClusterIP before kube-proxy programmed it):
+# dropped too, but they were never bound off the machine.
+counter() { nft list counter inet "$GUARD_TABLE" "${1:-guard_drops}" | awk '/packets/{for(i=1;i<=NF;i++) if($i=="packets"){print $(i+1); exit}}'; }
 
 remove_guard() {
   while ip rule del priority "$STUB_RULE_PRIO" 2>/dev/null; do :; done
@@ -90,7 +96,7 @@ remove_guard() {
 case "${1:-}" in
   install) install_guard "${2:?uplink}" ;;
   verify) verify_guard "${2:-$(uplink_dev)}" ;;
-  counter) counter ;;
+  counter) counter "${2:-guard_drops}" ;;
   remove) remove_guard ;;
-  *) echo "usage: $0 install UPLINK|verify [UPLINK]|counter|remove" >&2; exit 2 ;;
+  *) echo "usage: $0 install UPLINK|verify [UPLINK]|counter [guard_drops|guard_cluster]|remove" >&2; exit 2 ;;
 esac
