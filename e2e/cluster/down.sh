@@ -44,19 +44,27 @@ sleep 0.3
 
 # 2. rules and state the agents leave behind
 if [[ -x "$K8S_BIN/kube-proxy" ]]; then "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1; fi
-if ip link show cilium_host >/dev/null 2>&1 || [[ -d /sys/fs/bpf/tc/globals ]] || iptables-save 2>/dev/null | grep -q CILIUM; then
+# (iptables-save output is captured first: `… | grep -q` fails under pipefail)
+rules4=$(iptables-save 2>/dev/null); rules6=$(ip6tables-save 2>/dev/null)
+if ip link show cilium_host >/dev/null 2>&1 || [[ -d /sys/fs/bpf/tc/globals ]] || grep -q CILIUM <<<"$rules4$rules6"; then
   say "removing Cilium state"
   if [[ -x "$CILIUM_DIR/bin/cilium-dbg" ]]; then
     "$CILIUM_DIR/bin/cilium-dbg" post-uninstall-cleanup --all-state --force >/dev/null 2>&1 \
       || "$CILIUM_DIR/bin/cilium-dbg" cleanup --all-state --force >/dev/null 2>&1
   fi
   for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(cilium_|lxc)'); do ip link del "$l" 2>/dev/null; done
-  for t in iptables ip6tables; do
-    $t-save 2>/dev/null | grep -q CILIUM && $t-save | grep -v -- 'CILIUM' | $t-restore 2>/dev/null
-  done
   rm -rf /sys/fs/bpf/tc/globals/cilium_* /sys/fs/bpf/cilium 2>/dev/null
   rm -rf /var/run/cilium
 fi
+
+# chains the agents leave (Cilium's, kubelet's KUBE-FIREWALL and canaries,
+# the bridge plugin's CNI-*): drop every line that names them
+for t in iptables ip6tables; do
+  rules=$($t-save 2>/dev/null) || continue
+  if grep -qE 'CILIUM|KUBE-|CNI-' <<<"$rules"; then
+    grep -vE 'CILIUM|KUBE-|CNI-' <<<"$rules" | $t-restore 2>/dev/null || log "could not restore $t rules"
+  fi
+done
 
 # 3. mounts under our directories (deepest first) and CNI network namespaces
 for m in $(awk '{print $2}' /proc/mounts | grep -E "^($STATE|$CTRD_STATE|/run/netns/cni-|/var/run/netns/cni-)" | sort -r); do
@@ -66,7 +74,6 @@ for n in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns del
 
 # 4. interfaces of the bridge mode
 ip link show nvbr0 >/dev/null 2>&1 && { say "removing bridge nvbr0"; ip link del nvbr0; }
-iptables-save 2>/dev/null | grep -q 'CNI-' && iptables-save | grep -v -- '-j CNI-\|^:CNI-\|-A CNI-' | iptables-restore 2>/dev/null
 
 # 5. kubelet cgroups
 for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/unified/; do
@@ -81,6 +88,17 @@ if [[ -f "$RUNDIR/sysctl.orig" ]]; then
   [[ -n "${orig[1]:-}" ]] && sysctl -qw "net.bridge.bridge-nf-call-iptables=${orig[1]}" 2>/dev/null
 fi
 [[ -f "$RUNDIR/mounted-bpffs" ]] && umount /sys/fs/bpf 2>/dev/null
+# netfilter tables the agents created (iptables-nft makes ip filter/nat/…):
+# delete those that were not there before the first cluster-up and are empty now
+if [[ -f "$RUNDIR/nft-tables.orig" ]]; then
+  while read -r _ fam name; do
+    [[ -z "$name" ]] && continue
+    grep -qx "table $fam $name" "$RUNDIR/nft-tables.orig" && continue
+    if ! nft list table "$fam" "$name" 2>/dev/null | grep -vqE '^\s*(table |chain |type |policy |\}|$)'; then
+      nft delete table "$fam" "$name" 2>/dev/null
+    fi
+  done < <(nft list tables 2>/dev/null)
+fi
 rm -rf "$STATE" "$CTRD_STATE" "$RUNDIR"
 say "local cluster removed"
 exit 0

@@ -21,6 +21,9 @@ t0=$SECONDS
 # --- 2. a clean slate: remove whatever an earlier (killed) run left ---------
 "$here/down.sh" --quiet
 
+mkdir -p "$RUNDIR"
+# the netfilter tables this machine had before the cluster: down.sh leaves exactly these
+[[ -f "$RUNDIR/nft-tables.orig" ]] || nft list tables > "$RUNDIR/nft-tables.orig" 2>/dev/null || true
 mkdir -p "$STATE"/{pki,logs,pids,bin,etcd,kubelet,cni/bin,cni/net.d,cilium-cni} "$RUNDIR"
 echo "$CNI" > "$STATE/cni-mode"
 NODE_IP="$(node_ip)"; UPLINK="$(uplink_dev)"
