@@ -19,7 +19,10 @@ import (
 // Plan is everything a run will create and probe, computed from scenarios
 // before any API call.
 type Plan struct {
-	RunID      string
+	RunID string
+	// Control is the unrestricted pod (in a namespace without policies) that
+	// runs the control probes of outside targets; nil when none is needed.
+	Control    *PlannedPod
 	Namespaces []*corev1.Namespace
 	Pods       []*PlannedPod
 	Services   []*corev1.Service
@@ -53,6 +56,19 @@ type PlannedProbe struct {
 	Backends []string
 	Port     int
 	Protocol string // tcp, udp, sctp, dns
+	// Builtin is set for expectations of the built-in suite: where their
+	// outside target does not answer even without policy, they are skipped
+	// (the check does not apply to this cluster) instead of inconclusive.
+	Builtin bool
+}
+
+// Outside reports whether the probe's target is outside the scenario.
+func (p *PlannedProbe) Outside() bool {
+	switch p.Target.Kind {
+	case scenarios.TargetIP, scenarios.TargetHost, scenarios.TargetDNS:
+		return true
+	}
+	return false
 }
 
 // NewRunID returns a random 6-character run id.
@@ -79,7 +95,26 @@ func MakePlan(scs []*scenarios.Scenario, o Options) (*Plan, error) {
 			return nil, fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
 		}
 	}
+	for _, pr := range p.Probes {
+		if pr.Outside() && !pr.Expectation.IsAllowed() {
+			p.addControl(o)
+			break
+		}
+	}
 	return p, nil
+}
+
+// addControl plans the control namespace and its one unrestricted pod.
+func (p *Plan) addControl(o Options) {
+	name := fmt.Sprintf("%s-%s-control", o.NamespacePrefix, p.RunID)
+	l := p.baseLabels("control")
+	l[LabelLogicalNamespace] = "control"
+	l["pod-security.kubernetes.io/enforce"] = "restricted"
+	p.Namespaces = append(p.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}})
+	sp := scenarios.Pod{Name: "control", Namespace: "control"}
+	p.Control = &PlannedPod{Scenario: "control", Logical: "control/control", Spec: sp,
+		Pod: probePod(name, sp, p.baseLabels("control"), o)}
+	p.Pods = append(p.Pods, p.Control)
 }
 
 func (p *Plan) baseLabels(scenario string) map[string]string {
@@ -156,6 +191,7 @@ func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[
 		t.Namespace = sc.Spec.Namespaces[0].Name
 	}
 	pr := &PlannedProbe{Scenario: sc.Metadata.Name, Index: i, Expectation: e, Target: t,
+		Builtin: strings.HasPrefix(sc.Source, "builtin:"),
 		Source: pods[src.Namespace+"/"+src.Name], Protocol: strings.ToLower(orTCP(e.Protocol))}
 	if pr.Source == nil {
 		return nil, fmt.Errorf("from: pod %q not planned", e.From)

@@ -391,3 +391,65 @@ func TestPlanProbePodsPassRestricted(t *testing.T) {
 		}
 	}
 }
+
+const outsideYAML = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: outside}
+spec:
+  namespaces: [{name: app}]
+  pods: [{name: w, labels: {app: w}}]
+  policies:
+  - metadata: {name: block-metadata}
+    spec:
+      podSelector: {}
+      policyTypes: [Egress]
+      egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]}]
+  expect:
+  - {from: w, to: "ip:169.254.169.254", port: "80", allowed: false}
+  - {from: w, to: "ip:203.0.113.10", port: "443", allowed: true}
+`
+
+// An outside target that does not answer even from the unrestricted control
+// pod makes "blocked" meaningless: inconclusive for a user's scenario,
+// skipped for the built-in suite (the check does not apply to the cluster).
+func TestRunOutsideTargetControl(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		source     string
+		metadataUp bool
+		want       results.Status
+	}{
+		{"user scenario, no metadata service", "mine.yaml", false, results.Inconclusive},
+		{"built-in scenario, no metadata service", "builtin:outside.yaml", false, results.Skipped},
+		{"metadata service answers the control pod", "mine.yaml", true, results.Pass},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newFakeClient(true)
+			ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response {
+				if req.Host == "169.254.169.254" {
+					nps, _ := c.NetworkingV1().NetworkPolicies("").List(context.Background(), metav1.ListOptions{})
+					if tt.metadataUp && (strings.HasSuffix(src, "-control/control") || len(nps.Items) == 0) {
+						return allowedBy("")
+					}
+					return blocked
+				}
+				return allowedBy("")
+			}}
+			scs := loadScenarios(t, outsideYAML)
+			scs[0].Source = tt.source
+			r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+			rep, _, err := r.Run(context.Background(), scs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Results[0]; got.Status != tt.want {
+				t.Fatalf("metadata expectation: %+v, want status %s", got, tt.want)
+			}
+			if got := rep.Results[1]; got.Status != results.Pass {
+				t.Fatalf("allowed outside expectation: %+v", got)
+			}
+			assertCleanedUp(t, c)
+		})
+	}
+}

@@ -273,8 +273,25 @@ func TestBuiltin(t *testing.T) {
 			t.Errorf("scenario %q from %q; want each file named after its scenario", s.Metadata.Name, s.Source)
 		}
 	}
-	if want := []string{"frontend-backend"}; !reflect.DeepEqual(names, want) {
+	want := []string{"allow-dns", "backend-database", "cross-namespace-monitoring", "default-deny",
+		"egress-restriction", "frontend-backend", "metadata-blocked", "namespace-isolation-allow-same-namespace",
+		"namespace-isolation", "sctp", "udp"}
+	if !reflect.DeepEqual(names, want) {
 		t.Errorf("BuiltinNames() = %q, want %q", names, want)
+	}
+	// every built-in scenario shows both sides: something allowed and something denied
+	for _, s := range got {
+		var allowed, denied int
+		for _, e := range s.Spec.Expect {
+			if e.IsAllowed() {
+				allowed++
+			} else {
+				denied++
+			}
+		}
+		if allowed == 0 || denied == 0 {
+			t.Errorf("built-in %q has %d allowed and %d denied expectations; want both", s.Metadata.Name, allowed, denied)
+		}
 	}
 }
 
@@ -284,7 +301,12 @@ func TestBuiltinFrontendBackend(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Builtin: %v", err)
 	}
-	s := got[0]
+	var s *Scenario
+	for _, x := range got {
+		if x.Metadata.Name == "frontend-backend" {
+			s = x
+		}
+	}
 	var expect []string
 	for _, e := range s.Spec.Expect {
 		port, err := s.ResolvePort(e)

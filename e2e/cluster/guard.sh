@@ -50,6 +50,7 @@ NFT
     ip netns exec "$STUB_NS" ip addr add "$a/32" dev lo
     ip route replace "$a/32" via "$STUB_NS_IP" dev "$STUB_HOST_IF" table "$STUB_TABLE"
   done
+  ip route replace blackhole "$NOWHERE_ADDR/32" table "$STUB_TABLE"
   while ip rule del priority "$STUB_RULE_PRIO" 2>/dev/null; do :; done
   ip rule add priority "$STUB_RULE_PRIO" from "$POD_CIDR" lookup "$STUB_TABLE"
   start stub ip netns exec "$STUB_NS" "$TOOLS_BIN/stub" -listen tcp:80,tcp:443,udp:53
@@ -72,6 +73,8 @@ verify_guard() {
     local h; h=$(ip route get "$a" 2>&1 || true)
     grep -q "dev $STUB_HOST_IF" <<<"$h" && { log "guard: host traffic to $a would be steered to the stub: $h"; ok=1; }
   done
+  local nw; nw=$(ip route get "$NOWHERE_ADDR" from "$src" iif "$STUB_HOST_IF" 2>&1 || true)
+  grep -qiE "blackhole|invalid argument|no route" <<<"$nw" || { log "guard: $NOWHERE_ADDR is not blackholed for pods: $nw"; ok=1; }
   # an off-machine address from a pod source routes to the uplink, where the guard drops it
   local r; r=$(ip route get 198.51.100.1 from "$src" iif "$STUB_HOST_IF" 2>&1 || true)
   grep -q "dev $STUB_HOST_IF" <<<"$r" && { log "guard: unexpected route for 198.51.100.1: $r"; ok=1; }

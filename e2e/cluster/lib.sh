@@ -17,6 +17,9 @@ SVC_CIDR=10.96.0.0/16
 DNS_IP=10.96.0.10
 # "Outside" test addresses answered by the stub network namespace.
 STUB_ADDRS=(169.254.169.254 100.100.100.200 203.0.113.10)
+# An address that exists nowhere: pod traffic to it is dropped silently on
+# this machine (a blackhole route), for tests of targets that do not answer.
+NOWHERE_ADDR=203.0.113.99
 STUB_NS=nvstub
 STUB_HOST_IF=nvstub0
 STUB_NS_IF=nvstub1

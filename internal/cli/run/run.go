@@ -55,6 +55,8 @@ type options struct {
 	requests, limits  map[string]string
 	namespacePrefix   string
 	allowInconclusive bool
+	metadataIPs       []string
+	externalTarget    string
 
 	scs       []*scenarios.Scenario
 	placement orchestrator.Placement
@@ -103,6 +105,8 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.StringToStringVar(&o.requests, "requests", map[string]string{"cpu": "5m", "memory": "16Mi"}, "resource requests of probe pods")
 	f.StringToStringVar(&o.limits, "limits", map[string]string{"memory": "64Mi"}, "resource limits of probe pods")
 	f.StringVar(&o.namespacePrefix, "namespace-prefix", "nv", "prefix of the namespaces a run creates")
+	f.StringSliceVar(&o.metadataIPs, "metadata-ip", []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba}, "cloud metadata addresses the built-in suite checks (one or two)")
+	f.StringVar(&o.externalTarget, "external-target", scenarios.ExternalTargetIP, "outside address (TCP 443) the built-in suite's egress checks reach")
 	f.BoolVar(&o.allowInconclusive, "allow-inconclusive", false, "exit 0 even when some results are inconclusive")
 	return cmd
 }
@@ -119,6 +123,9 @@ func (o *options) complete() error {
 		b, err := scenarios.Builtin()
 		if err != nil {
 			return fmt.Errorf("built-in suite: %w", err)
+		}
+		if err := o.substitute(b); err != nil {
+			return err
 		}
 		o.scs = append(o.scs, b...)
 	}
@@ -208,6 +215,28 @@ func (o *options) run(parent context.Context) error {
 	}
 	if code := rep.Summary.ExitCode(o.allowInconclusive); code != 0 {
 		return &kube.ExitError{Code: code}
+	}
+	return nil
+}
+
+// substitute points the built-in suite's outside targets at the addresses
+// given by --metadata-ip and --external-target.
+func (o *options) substitute(b []*scenarios.Scenario) error {
+	if n := len(o.metadataIPs); n < 1 || n > 2 {
+		return fmt.Errorf("--metadata-ip: give one or two addresses, got %d", n)
+	}
+	repl := map[string]string{
+		scenarios.MetadataIP:        o.metadataIPs[0],
+		scenarios.MetadataIPAlibaba: o.metadataIPs[len(o.metadataIPs)-1],
+		scenarios.ExternalTargetIP:  o.externalTarget,
+	}
+	for _, from := range []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba, scenarios.ExternalTargetIP} {
+		if repl[from] == from {
+			continue
+		}
+		if err := scenarios.SubstituteAddress(b, from, repl[from]); err != nil {
+			return fmt.Errorf("--metadata-ip/--external-target: %w", err)
+		}
 	}
 	return nil
 }
