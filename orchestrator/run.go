@@ -444,6 +444,9 @@ func (r *Runner) rounds(ctx context.Context, states []*probeState, budget time.D
 				if s.last.Verdict == string(results.Allowed) {
 					s.controlOK, s.final = true, true
 				}
+			case s.Expectation.ImplementationDefined != "":
+				// nothing to match: one observation once policies are in effect
+				s.final = enforcedBefore[s.Scenario] || !hasBlocked[s.Scenario] || time.Now().After(deadline)
 			case !s.expectAllowed() && s.last.Verdict == string(results.Blocked):
 				s.final = true
 				enforced[s.Scenario] = true
@@ -640,6 +643,9 @@ func (r *Runner) result(s *probeState) results.Result {
 	switch {
 	case res.Observed == results.Error && resp.Reason == "unsupported":
 		res.Status, res.Observed = results.Skipped, results.None
+	case e.ImplementationDefined != "" && res.Observed != results.Error:
+		res.Status = results.ImplementationDefined
+		res.Reason += "; implementation-defined: " + e.ImplementationDefined
 	case res.Observed == results.Error:
 		res.Status = results.StatusError
 	case res.Observed == res.Expected:

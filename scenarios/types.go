@@ -117,6 +117,12 @@ type Expectation struct {
 	// Allowed is required: true means the connection must succeed (and reach
 	// the named target), false means it must be blocked.
 	Allowed *bool `json:"allowed"`
+
+	// ImplementationDefined, set by `run --expect=policies` (never read from
+	// YAML), says why the API leaves this connection to the CNI: such probes
+	// are reported as implementation-defined with what was observed, never
+	// as mismatches.
+	ImplementationDefined string `json:"-"`
 }
 
 // TargetKind says what an expectation's To names.

@@ -15,7 +15,7 @@ mkdir -p "$CACHE"
 log() { echo "[build] $*" >&2; }
 
 build_kubernetes() {
-  local out="$CACHE/kubernetes-$KUBERNETES_VERSION"
+  local out="$CACHE/kubernetes-$KUBERNETES_VERSION-$K8S_RECIPE"
   [[ -f "$out/.done" ]] && { log "kubernetes $KUBERNETES_VERSION cached"; return; }
   log "building kubernetes $KUBERNETES_VERSION (cold: ~10 min)"
   local src="$out/src"
@@ -34,7 +34,13 @@ build_kubernetes() {
     echo ")"
   } > "$src/go.mod"
   echo 'package k8sbuild' > "$src/doc.go"
-  (cd "$src" && go build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$out/bin/" \
+  # the version stamp upstream's release builds set (kubectl version, /version)
+  local minor; minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
+  local kv="" pkg
+  for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    kv+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  (cd "$src" && go build -mod=mod -trimpath -ldflags "$LDFLAGS$kv" -o "$out/bin/" \
      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
      k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl \

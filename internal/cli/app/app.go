@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/netverify/netverify/internal/cli/cleanup"
+	"github.com/netverify/netverify/internal/cli/explain"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/internal/cli/run"
 	"github.com/netverify/netverify/internal/cli/scenarioscmd"
@@ -62,6 +63,7 @@ func NewRootCommand(streams kube.Streams, argv0 string) *cobra.Command {
 	root.AddCommand(
 		run.NewCommand(streams, kf),
 		validate.NewCommand(streams),
+		explain.NewCommand(streams),
 		cleanup.NewCommand(streams, kf),
 		scenarioscmd.NewCommand(streams),
 		versioncmd.NewCommand(streams),

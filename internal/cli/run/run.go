@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/report"
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
@@ -55,6 +57,7 @@ type options struct {
 	requests, limits  map[string]string
 	namespacePrefix   string
 	allowInconclusive bool
+	expect            string
 	metadataIPs       []string
 	externalTarget    string
 
@@ -105,6 +108,7 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.StringToStringVar(&o.requests, "requests", map[string]string{"cpu": "5m", "memory": "16Mi"}, "resource requests of probe pods")
 	f.StringToStringVar(&o.limits, "limits", map[string]string{"memory": "64Mi"}, "resource limits of probe pods")
 	f.StringVar(&o.namespacePrefix, "namespace-prefix", "nv", "prefix of the namespaces a run creates")
+	f.StringVar(&o.expect, "expect", "scenario", "where expectations come from: scenario (hand-written) or policies (every pod pair × declared port, computed by the semantics engine)")
 	f.StringSliceVar(&o.metadataIPs, "metadata-ip", []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba}, "cloud metadata addresses the built-in suite checks (one or two)")
 	f.StringVar(&o.externalTarget, "external-target", scenarios.ExternalTargetIP, "outside address (TCP 443) the built-in suite's egress checks reach")
 	f.BoolVar(&o.allowInconclusive, "allow-inconclusive", false, "exit 0 even when some results are inconclusive")
@@ -132,6 +136,29 @@ func (o *options) complete() error {
 	o.scs, err = filter(o.scs, o.only, o.skip)
 	if err != nil {
 		return err
+	}
+	switch o.expect {
+	case "scenario":
+		if err := lint(o.streams.ErrOut, o.scs); err != nil {
+			return err
+		}
+	case "policies":
+		for _, sc := range o.scs {
+			computed, err := policy.ExpectationsFromPolicies(sc)
+			if err != nil {
+				return err
+			}
+			sc.Spec.Expect = sc.Spec.Expect[:0]
+			for _, c := range computed {
+				e := c.Expectation
+				if c.Decision.Verdict == policy.ImplementationDefined {
+					e.ImplementationDefined = c.Decision.Reason
+				}
+				sc.Spec.Expect = append(sc.Spec.Expect, e)
+			}
+		}
+	default:
+		return fmt.Errorf("--expect %q: want scenario or policies", o.expect)
 	}
 	if o.placement.Tolerations, err = parseTolerations(o.tolerations); err != nil {
 		return err
@@ -236,6 +263,23 @@ func (o *options) substitute(b []*scenarios.Scenario) error {
 		}
 		if err := scenarios.SubstituteAddress(b, from, repl[from]); err != nil {
 			return fmt.Errorf("--metadata-ip/--external-target: %w", err)
+		}
+	}
+	return nil
+}
+
+// lint prints, before anything is created, every hand-written expectation
+// the scenario's own policies contradict (with the rule that decides it),
+// and policy notes such as an "isolation" policy that also cuts
+// same-namespace traffic. Findings are warnings: the cluster has the last word.
+func lint(w io.Writer, scs []*scenarios.Scenario) error {
+	for _, sc := range scs {
+		findings, err := policy.Lint(sc)
+		if err != nil {
+			return err
+		}
+		for _, f := range findings {
+			fmt.Fprintf(w, "lint: %s\n", f)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
 	"github.com/spf13/cobra"
@@ -27,9 +28,20 @@ func NewCommand(streams kube.Streams) *cobra.Command {
 			if err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
-			n := 0
+			n, notes := 0, 0
 			for _, s := range scs {
 				n += len(s.Spec.Expect)
+				findings, err := policy.Lint(s)
+				if err != nil {
+					return &kube.ExitError{Code: results.ExitError, Err: err}
+				}
+				for _, f := range findings {
+					fmt.Fprintf(streams.ErrOut, "lint: %s\n", f)
+					notes++
+				}
+			}
+			if notes > 0 {
+				fmt.Fprintf(streams.ErrOut, "%d lint finding(s): expectations the policies contradict are likely to fail on an enforcing cluster\n", notes)
 			}
 			fmt.Fprintf(streams.Out, "%d scenario(s), %d expectation(s): valid\n", len(scs), n)
 			return nil

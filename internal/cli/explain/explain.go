@@ -1,0 +1,124 @@
+// Package explain is `netverify explain`: say, offline, how a scenario's
+// NetworkPolicies decide one connection — which policies select the source
+// and the destination, which rule allows it or why none does, and the
+// verdict.
+package explain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/policy"
+	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
+	"github.com/spf13/cobra"
+)
+
+// options are the command's flags.
+type options struct {
+	file     string
+	scenario string
+	from     string
+	to       string
+	port     string
+	protocol string
+}
+
+// NewCommand returns `netverify explain`.
+func NewCommand(streams kube.Streams) *cobra.Command {
+	o := &options{}
+	cmd := &cobra.Command{
+		Use:   "explain -f FILE [--scenario NAME] --from POD --to TARGET --port PORT [--protocol TCP]",
+		Short: "Explain, offline, how a scenario's policies decide one connection",
+		Long: `Explain, without a cluster, how a scenario's NetworkPolicies decide one
+connection: which policies select the source (egress) and the destination
+(ingress), which rule allows the connection or why none does, and the verdict.
+
+--from names a scenario pod ("ns/pod", or "pod" when the scenario has one
+namespace); --to is a pod, "svc:NAME" (explained for each pod the Service
+selects, on its targetPort) or "ip:ADDR". --port is a number or a port name.`,
+		Example: `  netverify explain -f scenarios/builtin/frontend-backend.yaml --from random --to backend --port 8080`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			if err := o.run(streams); err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.file, "filename", "f", "", "scenario file, or - for stdin")
+	f.StringVar(&o.scenario, "scenario", "", "scenario to explain (needed when the file holds more than one)")
+	f.StringVar(&o.from, "from", "", `source pod: "ns/pod", or "pod" with one namespace`)
+	f.StringVar(&o.to, "to", "", `target: "ns/pod", "pod", "svc:NAME" or "ip:ADDR"`)
+	f.StringVar(&o.port, "port", "", "destination port: a number or a port name")
+	f.StringVar(&o.protocol, "protocol", "TCP", "TCP, UDP or SCTP")
+	return cmd
+}
+
+// validate checks the flags before anything is read.
+func (o *options) validate() error {
+	var missing []string
+	for _, f := range []struct{ name, value string }{
+		{"-f", o.file}, {"--from", o.from}, {"--to", o.to}, {"--port", o.port},
+	} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("explain needs %s (see 'netverify explain --help')", strings.Join(missing, ", "))
+	}
+	switch strings.ToUpper(o.protocol) {
+	case "TCP", "UDP", "SCTP":
+	default:
+		return fmt.Errorf("--protocol %q: want TCP, UDP or SCTP", o.protocol)
+	}
+	return nil
+}
+
+// run loads the scenario and prints the explanation on streams.Out.
+func (o *options) run(streams kube.Streams) error {
+	scs, err := scenarios.Load([]string{o.file}, streams.In)
+	if err != nil {
+		return err
+	}
+	sc, err := pick(scs, o.scenario, o.file)
+	if err != nil {
+		return err
+	}
+	text, err := policy.Explain(sc, o.from, o.to, o.port, o.protocol)
+	if err != nil {
+		return fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
+	}
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	_, err = fmt.Fprint(streams.Out, text)
+	return err
+}
+
+// pick returns the scenario called name, or the only one when name is "".
+func pick(scs []*scenarios.Scenario, name, file string) (*scenarios.Scenario, error) {
+	var names []string
+	for _, sc := range scs {
+		if name != "" && sc.Metadata.Name == name {
+			return sc, nil
+		}
+		names = append(names, sc.Metadata.Name)
+	}
+	switch {
+	case name != "":
+		return nil, fmt.Errorf("no scenario named %q in %s (it has: %s)", name, file, strings.Join(names, ", "))
+	case len(scs) == 1:
+		return scs[0], nil
+	case len(scs) == 0:
+		return nil, errors.New("no scenarios in " + file)
+	}
+	return nil, fmt.Errorf("%s holds %d scenarios (%s): choose one with --scenario", file, len(scs), strings.Join(names, ", "))
+}

@@ -1,0 +1,187 @@
+package explain
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+)
+
+const webYAML = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: web}
+spec:
+  namespaces: [{name: app}]
+  pods:
+  - {name: frontend, labels: {app: frontend}}
+  - {name: backend, labels: {app: backend}, ports: [{name: http, port: 8080}, {port: 9090}]}
+  - {name: random, labels: {app: random}}
+  services:
+  - {name: web, selector: {app: backend}, ports: [{port: 80, targetPort: http}]}
+  policies:
+  - metadata: {name: backend-allow-frontend}
+    spec:
+      podSelector: {matchLabels: {app: backend}}
+      policyTypes: [Ingress]
+      ingress:
+      - from: [{podSelector: {matchLabels: {app: frontend}}}]
+        ports: [{port: 8080, protocol: TCP}]
+  expect:
+  - {from: frontend, to: backend, port: http, allowed: true}
+`
+
+const otherYAML = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: other}
+spec:
+  namespaces: [{name: b}]
+  pods:
+  - {name: client}
+  - {name: server, ports: [{port: 53, protocol: UDP}]}
+  policies:
+  - metadata: {name: deny-all}
+    spec: {podSelector: {}}
+  expect:
+  - {from: client, to: server, port: "53", protocol: UDP, allowed: false}
+`
+
+// runExplain runs the command with args and returns its output and exit
+// code (0 on success, the ExitError's code otherwise, -1 for any other
+// error).
+func runExplain(t *testing.T, stdin string, args ...string) (stdout string, code int, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := NewCommand(kube.Streams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetOut(&errOut)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err = cmd.Execute()
+	if err == nil {
+		return out.String(), 0, nil
+	}
+	var ee *kube.ExitError
+	if errors.As(err, &ee) {
+		return out.String(), ee.Code, err
+	}
+	return out.String(), -1, err
+}
+
+func TestExplainCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.yaml")
+	two := filepath.Join(dir, "two.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	for path, data := range map[string]string{
+		one: webYAML,
+		two: webYAML + "---\n" + otherYAML,
+		bad: strings.Replace(webYAML, "name: web}", "name: web, colour: red}", 1),
+	} {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		want     []string // in stdout, or in the error when wantCode != 0
+	}{
+		{
+			name: "blocked, naming the policy",
+			args: []string{"-f", one, "--from", "random", "--to", "backend", "--port", "8080"},
+			want: []string{"app/random → app/backend 8080/TCP", "policy app/backend-allow-frontend selects it", "Verdict: blocked"},
+		},
+		{
+			name: "named port and a Service",
+			args: []string{"-f", one, "--from", "app/frontend", "--to", "svc:web", "--port", "80"},
+			want: []string{"Backend app/backend, port 8080/TCP", "app/backend-allow-frontend ingress[0]: ALLOWS it", "Verdict: allowed for every backend"},
+		},
+		{
+			name:  "stdin",
+			args:  []string{"-f", "-", "--from", "frontend", "--to", "backend", "--port", "http"},
+			stdin: webYAML,
+			want:  []string{"Verdict: allowed"},
+		},
+		{
+			name: "a scenario chosen among several, UDP",
+			args: []string{"-f", two, "--scenario", "other", "--from", "client", "--to", "server", "--port", "53", "--protocol", "udp"},
+			want: []string{"b/client → b/server 53/UDP", "policy b/deny-all selects it", "no ingress rules", "Verdict: blocked"},
+		},
+		{
+			name:     "several scenarios and no --scenario",
+			args:     []string{"-f", two, "--from", "client", "--to", "server", "--port", "53"},
+			wantCode: 2,
+			want:     []string{"holds 2 scenarios (web, other): choose one with --scenario"},
+		},
+		{
+			name:     "unknown scenario",
+			args:     []string{"-f", one, "--scenario", "nope", "--from", "frontend", "--to", "backend", "--port", "8080"},
+			wantCode: 2,
+			want:     []string{`no scenario named "nope"`, "it has: web"},
+		},
+		{
+			name:     "unknown pod",
+			args:     []string{"-f", one, "--from", "frontend", "--to", "nobody", "--port", "8080"},
+			wantCode: 2,
+			want:     []string{`scenario "web"`, `pod "app/nobody" is not declared`},
+		},
+		{
+			name:     "missing flags",
+			args:     []string{"-f", one, "--to", "backend"},
+			wantCode: 2,
+			want:     []string{"explain needs --from, --port"},
+		},
+		{
+			name:     "no flags at all",
+			args:     nil,
+			wantCode: 2,
+			want:     []string{"explain needs -f, --from, --to, --port"},
+		},
+		{
+			name:     "bad protocol",
+			args:     []string{"-f", one, "--from", "frontend", "--to", "backend", "--port", "8080", "--protocol", "icmp"},
+			wantCode: 2,
+			want:     []string{`--protocol "icmp"`},
+		},
+		{
+			name:     "invalid scenario file",
+			args:     []string{"-f", bad, "--from", "frontend", "--to", "backend", "--port", "8080"},
+			wantCode: 2,
+			want:     []string{"bad.yaml", "colour"},
+		},
+		{
+			name:     "missing file",
+			args:     []string{"-f", filepath.Join(dir, "missing.yaml"), "--from", "frontend", "--to", "backend", "--port", "8080"},
+			wantCode: 2,
+			want:     []string{"missing.yaml"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, code, err := runExplain(t, tt.stdin, tt.args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit code %d (err %v), want %d; stdout:\n%s", code, err, tt.wantCode, out)
+			}
+			text := out
+			if tt.wantCode != 0 {
+				text = err.Error()
+				if out != "" {
+					t.Errorf("stdout on error: %q", out)
+				}
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(text, s) {
+					t.Errorf("%q does not contain %q", text, s)
+				}
+			}
+		})
+	}
+}
