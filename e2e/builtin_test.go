@@ -76,3 +76,28 @@ func TestMetadataTargetMissing(t *testing.T) {
 	}
 	noLeftovers(t)
 }
+
+// With expectations computed by the semantics engine over the built-in
+// suite, the enforcing cluster agrees everywhere: zero mismatches, and what
+// the API leaves to the CNI (a pod reaching itself) is reported as such.
+func TestExpectPoliciesAgreesWithEnforcingCluster(t *testing.T) {
+	if !E.enforces {
+		t.Skip("the engine's verdicts are what an enforcing CNI does")
+	}
+	defer guardBefore(t)()
+	res := runNetverify(t, "", "run", "--expect=policies", "-o", "json")
+	rep := parseReport(t, res)
+	t.Logf("summary %+v", rep.Summary)
+	for _, r := range rep.Results {
+		if r.Status == "fail" || r.Status == "error" || r.Status == "inconclusive" {
+			t.Errorf("%s: %s -> %s %s/%s: engine says %s, cluster %s (%s)", r.Scenario, r.From, r.To, r.Port, r.Protocol, r.Expected, r.Observed, r.Reason)
+		}
+		if r.Status == "implementation-defined" && r.From != r.To {
+			t.Errorf("%s: %s -> %s implementation-defined: %s", r.Scenario, r.From, r.To, r.Reason)
+		}
+	}
+	if rep.Summary.Passed < 40 || res.code != 0 {
+		t.Fatalf("exit %d summary %+v", res.code, rep.Summary)
+	}
+	noLeftovers(t)
+}
