@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/netverify/netverify/internal/cli/audit"
 	"github.com/netverify/netverify/internal/cli/cleanup"
 	"github.com/netverify/netverify/internal/cli/explain"
 	"github.com/netverify/netverify/internal/cli/kube"
@@ -65,6 +66,7 @@ func NewRootCommand(streams kube.Streams, argv0 string) *cobra.Command {
 		validate.NewCommand(streams),
 		explain.NewCommand(streams),
 		cleanup.NewCommand(streams, kf),
+		audit.NewCommand(streams, kf),
 		scenarioscmd.NewCommand(streams),
 		versioncmd.NewCommand(streams),
 	)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netverify/netverify/inclusterreport"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/orchestrator"
@@ -58,6 +59,9 @@ type options struct {
 	namespacePrefix   string
 	allowInconclusive bool
 	expect            string
+	reportConfigMap   string
+	historySize       int
+	pushgateway       string
 	metadataIPs       []string
 	externalTarget    string
 
@@ -93,7 +97,7 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.BoolVar(&o.builtin, "builtin", false, "also run the built-in suite when -f is given")
 	f.StringArrayVar(&o.only, "scenario", nil, "run only the named scenario (repeatable)")
 	f.StringArrayVar(&o.skip, "skip", nil, "skip the named scenario (repeatable)")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(report.Formats(), "|"))
+	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats(), "|"))
 	f.IntVar(&o.concurrency, "concurrency", 16, "exec calls in flight at once")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up the whole run after this long (cleanup still runs)")
 	f.DurationVar(&o.probeTimeout, "probe-timeout", time.Second, "timeout of one connection attempt")
@@ -108,6 +112,9 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.StringToStringVar(&o.requests, "requests", map[string]string{"cpu": "5m", "memory": "16Mi"}, "resource requests of probe pods")
 	f.StringToStringVar(&o.limits, "limits", map[string]string{"memory": "64Mi"}, "resource limits of probe pods")
 	f.StringVar(&o.namespacePrefix, "namespace-prefix", "nv", "prefix of the namespaces a run creates")
+	f.StringVar(&o.reportConfigMap, "report-configmap", "", "also write the result and a bounded history to this ConfigMap (NAMESPACE/NAME), with a Warning Event on mismatches")
+	f.IntVar(&o.historySize, "history", 20, "runs kept in the report ConfigMap's history")
+	f.StringVar(&o.pushgateway, "pushgateway", "", "push netverify_* metrics to this Prometheus Pushgateway URL")
 	f.StringVar(&o.expect, "expect", "scenario", "where expectations come from: scenario (hand-written) or policies (every pod pair × declared port, computed by the semantics engine)")
 	f.StringSliceVar(&o.metadataIPs, "metadata-ip", []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba}, "cloud metadata addresses the built-in suite checks (one or two)")
 	f.StringVar(&o.externalTarget, "external-target", scenarios.ExternalTargetIP, "outside address (TCP 443) the built-in suite's egress checks reach")
@@ -176,8 +183,13 @@ func (o *options) complete() error {
 
 func (o *options) validate() error {
 	var errs []error
-	if !contains(report.Formats(), o.output) {
-		errs = append(errs, fmt.Errorf("-o %q: valid formats are %s", o.output, strings.Join(report.Formats(), ", ")))
+	if !contains(outputFormats(), o.output) {
+		errs = append(errs, fmt.Errorf("-o %q: valid formats are %s", o.output, strings.Join(outputFormats(), ", ")))
+	}
+	if o.reportConfigMap != "" {
+		if ns, name, ok := strings.Cut(o.reportConfigMap, "/"); !ok || ns == "" || name == "" {
+			errs = append(errs, fmt.Errorf("--report-configmap %q: want NAMESPACE/NAME", o.reportConfigMap))
+		}
 	}
 	if o.mode != orchestrator.ModeBatch && o.mode != orchestrator.ModePerProbe {
 		errs = append(errs, fmt.Errorf("--mode %q: want batch or per-probe", o.mode))
@@ -237,8 +249,17 @@ func (o *options) run(parent context.Context) error {
 		}
 		return &kube.ExitError{Code: results.ExitError, Err: err}
 	}
-	if err := report.Write(o.streams.Out, o.output, rep, report.Options{Color: isTTY(o.streams.Out)}); err != nil {
+	if err := o.publish(ctx, clients, rep); err != nil {
 		return &kube.ExitError{Code: results.ExitError, Err: err}
+	}
+	var werr error
+	if o.output == "prometheus" {
+		werr = inclusterreport.WriteMetrics(o.streams.Out, rep)
+	} else {
+		werr = report.Write(o.streams.Out, o.output, rep, report.Options{Color: isTTY(o.streams.Out)})
+	}
+	if werr != nil {
+		return &kube.ExitError{Code: results.ExitError, Err: werr}
 	}
 	if code := rep.Summary.ExitCode(o.allowInconclusive); code != 0 {
 		return &kube.ExitError{Code: code}
@@ -263,6 +284,30 @@ func (o *options) substitute(b []*scenarios.Scenario) error {
 		}
 		if err := scenarios.SubstituteAddress(b, from, repl[from]); err != nil {
 			return fmt.Errorf("--metadata-ip/--external-target: %w", err)
+		}
+	}
+	return nil
+}
+
+func outputFormats() []string { return append(report.Formats(), "prometheus") }
+
+// publish writes the in-cluster report (ConfigMap, Warning Event on
+// mismatches) and pushes metrics, when asked to.
+func (o *options) publish(ctx context.Context, clients *kube.Clients, rep *results.Report) error {
+	if o.reportConfigMap != "" {
+		ns, name, _ := strings.Cut(o.reportConfigMap, "/")
+		if err := inclusterreport.WriteConfigMap(ctx, clients.Clientset, ns, name, rep, inclusterreport.Options{HistorySize: o.historySize}); err != nil {
+			return fmt.Errorf("writing the report ConfigMap %s: %w", o.reportConfigMap, err)
+		}
+		if !inclusterreport.Succeeded(rep) {
+			if err := inclusterreport.EmitMismatchEvent(ctx, clients.Clientset, ns, name, rep); err != nil {
+				return fmt.Errorf("emitting the mismatch Event: %w", err)
+			}
+		}
+	}
+	if o.pushgateway != "" {
+		if err := inclusterreport.Push(ctx, o.pushgateway, "netverify", rep); err != nil {
+			return fmt.Errorf("pushing metrics to %s: %w", o.pushgateway, err)
 		}
 	}
 	return nil
