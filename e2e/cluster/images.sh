@@ -8,7 +8,7 @@ set -euo pipefail
 mkdir -p "$TOOLS_BIN" "$CACHE/images"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 (cd "$REPO" && go build -trimpath -ldflags "-s -w" -o "$TOOLS_BIN/" ./e2e/imagetool ./e2e/images/pause ./e2e/stub)
-(cd "$REPO" && go build -trimpath -ldflags "-s -w -X github.com/netverify/netverify/internal/version.Version=$(cat "$REPO/VERSION")" -o "$TOOLS_BIN/" ./cmd/netverify-probe)
+(cd "$REPO" && go build -trimpath -ldflags "-s -w -X github.com/netverify/netverify/internal/version.Version=$(cat "$REPO/VERSION")" -o "$TOOLS_BIN/" ./cmd/netverify-probe ./cmd/netverify)
 IT="$TOOLS_BIN/imagetool"
 img="$CACHE/images"
 BB=$(command -v busybox)
@@ -24,3 +24,5 @@ while read -r a; do [[ $a == bin/busybox ]] || bb_links+=(--link "/bin/busybox:/
 "$IT" -o "$img/coredns.tar" -t "$COREDNS_IMAGE" --entrypoint /coredns --file "$COREDNS_BIN:/coredns"
 "$IT" -o "$img/probe.tar" -t "netverify/probe:$(cat "$REPO/VERSION")" --entrypoint /netverify-probe --cmd serve \
   --file "$TOOLS_BIN/netverify-probe:/netverify-probe" --user 65532
+"$IT" -o "$img/netverify.tar" -t "netverify/netverify:$(cat "$REPO/VERSION")" --entrypoint /netverify \
+  --file "$TOOLS_BIN/netverify:/netverify" --user 65532
