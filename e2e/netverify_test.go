@@ -167,3 +167,24 @@ func TestInterruptLeavesNothing(t *testing.T) {
 	}
 	noLeftovers(t)
 }
+
+// The agnhost fallback (upstream image, one exec per probe, no identity
+// check) reaches the same verdicts on the real cluster.
+func TestAgnhostFallback(t *testing.T) {
+	defer guardBefore(t)()
+	res := runNetverify(t, "", "run", "-f", testdata("core.yaml"), "--mode", "agnhost", "-o", "json")
+	rep := parseReport(t, res)
+	want, wantFailed := 0, 0
+	if !E.enforces {
+		want, wantFailed = 1, 3
+	}
+	if res.code != want || rep.Summary.Failed != wantFailed || rep.Summary.Errors != 0 {
+		t.Fatalf("agnhost mode: exit %d summary %+v; want exit %d with %d failed\n%s\n%s", res.code, rep.Summary, want, wantFailed, res.stdout, res.stderr)
+	}
+	for _, r := range rep.Results {
+		if !strings.Contains(r.Repro, "/agnhost connect") {
+			t.Errorf("repro %q", r.Repro)
+		}
+	}
+	noLeftovers(t)
+}

@@ -14,6 +14,15 @@ const (
 	ModeBatch = "batch"
 	// ModePerProbe runs one exec per probe (for comparison and debugging).
 	ModePerProbe = "per-probe"
+	// ModeAgnhost is the fallback for clusters that can only run the
+	// upstream agnhost image: servers are `agnhost serve-hostname` (one
+	// container per port), probes `agnhost connect`, one exec per probe.
+	// agnhost reads no answer, so the server's identity is not checked, and
+	// it cannot do DNS lookups (dns: expectations are skipped).
+	ModeAgnhost = "agnhost"
+
+	// DefaultAgnhostImage is the agnhost image ModeAgnhost uses by default.
+	DefaultAgnhostImage = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 )
 
 // Options configure a run. Zero values get the defaults documented here.

@@ -318,6 +318,9 @@ func probePod(ns string, sp scenarios.Pod, base map[string]string, o Options) *c
 	if low {
 		podSC.Sysctls = []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}
 	}
+	if o.Mode == ModeAgnhost {
+		return agnhostPod(ns, sp, base, o, podSC)
+	}
 	var pullSecrets []corev1.LocalObjectReference
 	for _, s := range o.Placement.ImagePullSecrets {
 		if _, name, ok := strings.Cut(s, "/"); ok {
@@ -354,6 +357,54 @@ func probePod(ns string, sp scenarios.Pod, base map[string]string, o Options) *c
 					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 				},
 			}},
+		},
+	}
+}
+
+// agnhostPod is the ModeAgnhost form of a probe pod: the first container
+// ("probe", the exec target) serves the first port, one more container per
+// further port; a pod without ports pauses.
+func agnhostPod(ns string, sp scenarios.Pod, base map[string]string, o Options, podSC *corev1.PodSecurityContext) *corev1.Pod {
+	restricted := &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+	container := func(name string, args []string, ports []corev1.ContainerPort) corev1.Container {
+		return corev1.Container{Name: name, Image: o.ProbeImage, ImagePullPolicy: o.ImagePullPolicy,
+			Args: args, Ports: ports, Resources: o.Placement.Resources, SecurityContext: restricted}
+	}
+	var cs []corev1.Container
+	for i, p := range sp.Ports {
+		proto := orTCP(p.Protocol)
+		name := ProbeContainer
+		if i > 0 {
+			name = fmt.Sprintf("serve-%s-%d", strings.ToLower(proto), p.Port)
+		}
+		args := []string{"serve-hostname", "--http=false", "--port", strconv.Itoa(int(p.Port)), "--" + strings.ToLower(proto)}
+		cs = append(cs, container(name, args, []corev1.ContainerPort{{Name: p.Name, ContainerPort: p.Port, Protocol: corev1.Protocol(proto)}}))
+	}
+	if len(cs) == 0 {
+		cs = append(cs, container(ProbeContainer, []string{"pause"}, nil))
+	}
+	var pullSecrets []corev1.LocalObjectReference
+	for _, s := range o.Placement.ImagePullSecrets {
+		if _, name, ok := strings.Cut(s, "/"); ok {
+			s = name
+		}
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: s})
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: sp.Name, Namespace: ns, Labels: mergeLabels(sp.Labels, base)},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken:  ptr.To(false),
+			EnableServiceLinks:            ptr.To(false),
+			TerminationGracePeriodSeconds: ptr.To[int64](1),
+			NodeSelector:                  o.Placement.NodeSelector,
+			Tolerations:                   o.Placement.Tolerations,
+			ImagePullSecrets:              pullSecrets,
+			SecurityContext:               podSC,
+			Containers:                    cs,
 		},
 	}
 }

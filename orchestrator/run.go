@@ -383,7 +383,16 @@ func (r *Runner) prepare(plan *Plan) []*probeState {
 			s.skip = "SCTP is not supported by the probe program"
 		}
 		s.req = req
-		s.repro = ReproCommand(r.Opts.KubectlFlags, pr.Source.Pod.Namespace, pr.Source.Pod.Name, ProbeContainer, probe.ConnectCommand(ProbeBinary, req))
+		argv := probe.ConnectCommand(ProbeBinary, req)
+		if r.Opts.Mode == ModeAgnhost {
+			req.Identity = "" // agnhost reads no answer
+			s.req = req
+			argv = probe.AgnhostConnectCommand(req)
+			if argv == nil {
+				s.skip = "agnhost mode cannot do DNS lookups"
+			}
+		}
+		s.repro = ReproCommand(r.Opts.KubectlFlags, pr.Source.Pod.Namespace, pr.Source.Pod.Name, ProbeContainer, argv)
 		states = append(states, s)
 	}
 	return states
@@ -391,7 +400,7 @@ func (r *Runner) prepare(plan *Plan) []*probeState {
 
 // observe maps a probe response to a verdict, applying the service identity check.
 func (s *probeState) observe(resp probe.Response) probe.Response {
-	if s.TargetService != nil && resp.Verdict == string(results.Allowed) {
+	if s.TargetService != nil && resp.Verdict == string(results.Allowed) && resp.Detail != agnhostNoIdentity {
 		ok := false
 		for _, b := range s.Backends {
 			if resp.AnsweredBy == b {
@@ -495,7 +504,7 @@ func (r *Runner) round(ctx context.Context, states []*probeState, stats *Stats) 
 	g.SetLimit(r.Opts.Concurrency)
 	for _, src := range order {
 		group := bySource[src]
-		if r.Opts.Mode == ModePerProbe {
+		if r.Opts.Mode == ModePerProbe || r.Opts.Mode == ModeAgnhost {
 			for _, s := range group {
 				g.Go(func() error {
 					resp := r.execOne(gctx, src, s)
@@ -586,7 +595,16 @@ func (r *Runner) execBatch(ctx context.Context, src *PlannedPod, reqs []probe.Re
 	return out
 }
 
+// agnhostNoIdentity is the Detail of an allowed agnhost probe.
+const agnhostNoIdentity = "identity not checked (agnhost)"
+
 func (r *Runner) execOne(ctx context.Context, src *PlannedPod, s *probeState) probe.Response {
+	if r.Opts.Mode == ModeAgnhost {
+		res, err := r.execRetry(ctx, src, probe.AgnhostConnectCommand(s.req))
+		resp := probe.ParseAgnhostConnect(res.ExitCode, string(res.Stderr), err)
+		resp.ID = s.req.ID
+		return resp
+	}
 	res, err := r.execRetry(ctx, src, probe.ConnectCommand(ProbeBinary, s.req))
 	if err == nil {
 		out, perr := probe.ParseBatchOutput(res.Stdout, []probe.Request{s.req})

@@ -453,3 +453,59 @@ func TestRunOutsideTargetControl(t *testing.T) {
 		})
 	}
 }
+
+// agnhostExec answers `agnhost connect` the way agnhost does: exit 0, or
+// exit 1 with a marker on stderr.
+type agnhostExec struct {
+	blocked func(src, hostPort string) bool
+	argvs   [][]string
+	mu      sync.Mutex
+}
+
+func (a *agnhostExec) Exec(_ context.Context, ns, pod, _ string, argv []string) (ExecResult, error) {
+	a.mu.Lock()
+	a.argvs = append(a.argvs, argv)
+	a.mu.Unlock()
+	if argv[0] != "/agnhost" || argv[1] != "connect" {
+		return ExecResult{}, fmt.Errorf("unexpected argv %v", argv)
+	}
+	if a.blocked(ns+"/"+pod, argv[2]) {
+		return ExecResult{ExitCode: 1, Stderr: []byte("TIMEOUT\n")}, nil
+	}
+	return ExecResult{}, nil
+}
+
+func TestRunAgnhostMode(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &agnhostExec{}
+	ex.blocked = func(src, hostPort string) bool {
+		nps, _ := c.NetworkingV1().NetworkPolicies("").List(context.Background(), metav1.ListOptions{})
+		return len(nps.Items) > 0 && strings.HasSuffix(src, "/random")
+	}
+	opts := testOptions()
+	opts.Mode = ModeAgnhost
+	r := &Runner{Client: c, Exec: ex, Opts: opts}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Passed != 3 {
+		t.Fatalf("summary %+v %v", rep.Summary, statusOf(rep))
+	}
+	if !strings.Contains(rep.Results[0].Repro, "/agnhost connect") {
+		t.Errorf("repro %q", rep.Results[0].Repro)
+	}
+	plan, err := MakePlan(loadScenarios(t, coreYAML), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pp := range plan.Pods {
+		if pp.Spec.Name == "backend" {
+			args := strings.Join(pp.Pod.Spec.Containers[0].Args, " ")
+			if args != "serve-hostname --http=false --port 8080 --tcp" {
+				t.Errorf("backend server args %q", args)
+			}
+		}
+	}
+}

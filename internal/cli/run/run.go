@@ -105,7 +105,7 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long probe pods may take to become Ready")
 	f.BoolVar(&o.keep, "keep", false, "leave the run's namespaces for debugging")
 	f.StringVar(&o.imageProbe, "image-probe", version.ProbeImage(), "probe image (holds /netverify-probe); set it for your own registry")
-	f.StringVar(&o.mode, "mode", orchestrator.ModeBatch, "probe mode: batch (one exec per source pod per round) or per-probe")
+	f.StringVar(&o.mode, "mode", orchestrator.ModeBatch, "probe mode: batch (one exec per source pod per round), per-probe, or agnhost (fallback on the upstream agnhost image: no identity check, no DNS probes)")
 	f.StringToStringVar(&o.nodeSelector, "node-selector", nil, "node selector for probe pods (k=v,...)")
 	f.StringArrayVar(&o.tolerations, "toleration", nil, "toleration for probe pods: key[=value]:Effect (repeatable)")
 	f.StringArrayVar(&o.pullSecrets, "image-pull-secret", nil, "image pull secret NAMESPACE/NAME, copied into each run namespace for probe pods (repeatable)")
@@ -167,6 +167,9 @@ func (o *options) complete() error {
 	default:
 		return fmt.Errorf("--expect %q: want scenario or policies", o.expect)
 	}
+	if o.mode == orchestrator.ModeAgnhost && o.imageProbe == version.ProbeImage() {
+		o.imageProbe = orchestrator.DefaultAgnhostImage
+	}
 	if o.placement.Tolerations, err = parseTolerations(o.tolerations); err != nil {
 		return err
 	}
@@ -191,8 +194,10 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf("--report-configmap %q: want NAMESPACE/NAME", o.reportConfigMap))
 		}
 	}
-	if o.mode != orchestrator.ModeBatch && o.mode != orchestrator.ModePerProbe {
-		errs = append(errs, fmt.Errorf("--mode %q: want batch or per-probe", o.mode))
+	switch o.mode {
+	case orchestrator.ModeBatch, orchestrator.ModePerProbe, orchestrator.ModeAgnhost:
+	default:
+		errs = append(errs, fmt.Errorf("--mode %q: want batch, per-probe or agnhost", o.mode))
 	}
 	if o.concurrency < 1 {
 		errs = append(errs, errors.New("--concurrency must be at least 1"))
