@@ -192,7 +192,7 @@ func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[
 	}
 	pr := &PlannedProbe{Scenario: sc.Metadata.Name, Index: i, Expectation: e, Target: t,
 		Builtin: strings.HasPrefix(sc.Source, "builtin:"),
-		Source: pods[src.Namespace+"/"+src.Name], Protocol: strings.ToLower(orTCP(e.Protocol))}
+		Source:  pods[src.Namespace+"/"+src.Name], Protocol: strings.ToLower(orTCP(e.Protocol))}
 	if pr.Source == nil {
 		return nil, fmt.Errorf("from: pod %q not planned", e.From)
 	}
@@ -319,8 +319,37 @@ func probePod(ns string, sp scenarios.Pod, base map[string]string, o Options) *c
 		podSC.Sysctls = []corev1.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}
 	}
 	if o.Mode == ModeAgnhost {
-		return agnhostPod(ns, sp, base, o, podSC)
+		return podWith(ns, sp, base, o, podSC, agnhostContainers(sp, o))
 	}
+	return podWith(ns, sp, base, o, podSC, []corev1.Container{{
+		Name:            ProbeContainer,
+		Image:           o.ProbeImage,
+		ImagePullPolicy: o.ImagePullPolicy,
+		Command:         []string{ProbeBinary},
+		Args:            args,
+		Ports:           ports,
+		Env: []corev1.EnvVar{
+			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		},
+		Resources:       o.Placement.Resources,
+		SecurityContext: restrictedContainer(),
+	}})
+}
+
+// restrictedContainer is the container security context PodSecurity
+// "restricted" asks for.
+func restrictedContainer() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+}
+
+// podWith wraps containers in a probe pod: labels, placement, no service
+// account token, a quick shutdown.
+func podWith(ns string, sp scenarios.Pod, base map[string]string, o Options, podSC *corev1.PodSecurityContext, cs []corev1.Container) *corev1.Pod {
 	var pullSecrets []corev1.LocalObjectReference
 	for _, s := range o.Placement.ImagePullSecrets {
 		if _, name, ok := strings.Cut(s, "/"); ok {
@@ -339,40 +368,19 @@ func probePod(ns string, sp scenarios.Pod, base map[string]string, o Options) *c
 			Tolerations:                   o.Placement.Tolerations,
 			ImagePullSecrets:              pullSecrets,
 			SecurityContext:               podSC,
-			Containers: []corev1.Container{{
-				Name:            ProbeContainer,
-				Image:           o.ProbeImage,
-				ImagePullPolicy: o.ImagePullPolicy,
-				Command:         []string{ProbeBinary},
-				Args:            args,
-				Ports:           ports,
-				Env: []corev1.EnvVar{
-					{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-					{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-				},
-				Resources: o.Placement.Resources,
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: ptr.To(false),
-					ReadOnlyRootFilesystem:   ptr.To(true),
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-				},
-			}},
+			Containers:                    cs,
 		},
 	}
 }
 
-// agnhostPod is the ModeAgnhost form of a probe pod: the first container
-// ("probe", the exec target) serves the first port, one more container per
-// further port; a pod without ports pauses.
-func agnhostPod(ns string, sp scenarios.Pod, base map[string]string, o Options, podSC *corev1.PodSecurityContext) *corev1.Pod {
-	restricted := &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr.To(false),
-		ReadOnlyRootFilesystem:   ptr.To(true),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-	}
+// agnhostContainers are the ModeAgnhost containers of a probe pod: the first
+// ("probe", the exec target) serves the first port with `agnhost
+// serve-hostname`, one more container per further port; a pod without ports
+// pauses.
+func agnhostContainers(sp scenarios.Pod, o Options) []corev1.Container {
 	container := func(name string, args []string, ports []corev1.ContainerPort) corev1.Container {
 		return corev1.Container{Name: name, Image: o.ProbeImage, ImagePullPolicy: o.ImagePullPolicy,
-			Args: args, Ports: ports, Resources: o.Placement.Resources, SecurityContext: restricted}
+			Args: args, Ports: ports, Resources: o.Placement.Resources, SecurityContext: restrictedContainer()}
 	}
 	var cs []corev1.Container
 	for i, p := range sp.Ports {
@@ -387,24 +395,5 @@ func agnhostPod(ns string, sp scenarios.Pod, base map[string]string, o Options, 
 	if len(cs) == 0 {
 		cs = append(cs, container(ProbeContainer, []string{"pause"}, nil))
 	}
-	var pullSecrets []corev1.LocalObjectReference
-	for _, s := range o.Placement.ImagePullSecrets {
-		if _, name, ok := strings.Cut(s, "/"); ok {
-			s = name
-		}
-		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: s})
-	}
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: sp.Name, Namespace: ns, Labels: mergeLabels(sp.Labels, base)},
-		Spec: corev1.PodSpec{
-			AutomountServiceAccountToken:  ptr.To(false),
-			EnableServiceLinks:            ptr.To(false),
-			TerminationGracePeriodSeconds: ptr.To[int64](1),
-			NodeSelector:                  o.Placement.NodeSelector,
-			Tolerations:                   o.Placement.Tolerations,
-			ImagePullSecrets:              pullSecrets,
-			SecurityContext:               podSC,
-			Containers:                    cs,
-		},
-	}
+	return cs
 }
