@@ -41,8 +41,9 @@ cluster-up:
 cluster-down:
 	e2e/cluster/down.sh
 
-demo: build
-	e2e/demo.sh
+demo:
+	@$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/netverify ./cmd/netverify-probe
+	@e2e/demo.sh
 
 bench: build
 	e2e/bench.sh
