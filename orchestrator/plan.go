@@ -2,6 +2,8 @@ package orchestrator
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -127,13 +129,13 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 	for _, ns := range sc.Spec.Namespaces {
 		real := fmt.Sprintf("%s-%s-%d-%s", o.NamespacePrefix, p.RunID, idx, ns.Name)
 		if len(real) > 63 {
-			real = strings.TrimRight(real[:63], "-")
+			// keep names unique when long logical names share a prefix
+			sum := sha256.Sum256([]byte(ns.Name))
+			real = strings.TrimRight(real[:54], "-") + "-" + hex.EncodeToString(sum[:])[:8]
 		}
 		nsNames[ns.Name] = real
-		l := p.baseLabels(name)
-		for k, v := range ns.Labels {
-			l[k] = v
-		}
+		// the run's labels last: a scenario's own labels never hide them
+		l := mergeLabels(ns.Labels, p.baseLabels(name))
 		l[LabelLogicalNamespace] = ns.Name
 		// Probe pods are built to pass PodSecurity "restricted".
 		l["pod-security.kubernetes.io/enforce"] = "restricted"

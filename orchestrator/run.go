@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,8 @@ type Runner struct {
 	Client kubernetes.Interface
 	Exec   Executor
 	Opts   Options
+
+	gate map[string]bool // scenarios with a blocked expectation (see Run)
 }
 
 // Stats are counters of a run, for benchmarks and logs.
@@ -54,6 +57,7 @@ type probeState struct {
 	latency   time.Duration
 	skip      string // reason when skipped
 	inconcl   string // reason when inconclusive (control failed)
+	ctlBroken *probe.Response // the control probe itself broke: an Error, not a verdict
 	repro     string
 	controlOK bool
 }
@@ -83,6 +87,15 @@ func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (rep *resul
 		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
 		defer cancel()
+		// also what the server created for a request whose answer was lost
+		// (cancelled mid-create)
+		if list, lerr := r.Client.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: RunSelector(o.RunID)}); lerr == nil {
+			for _, ns := range list.Items {
+				if !slices.Contains(created, ns.Name) {
+					created = append(created, ns.Name)
+				}
+			}
+		}
 		if cerr := DeleteNamespaces(cctx, r.Client, created, true); cerr != nil {
 			fmt.Fprintf(o.Log, "cleanup of run %s incomplete: %v (run `netverify cleanup`)\n", o.RunID, cerr)
 			if err == nil {
@@ -146,7 +159,11 @@ func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (rep *resul
 		}
 		for _, c := range controls {
 			s := owner[c]
-			if !c.controlOK {
+			if !c.controlOK && c.last.Verdict == string(results.Error) {
+				broken := c.last
+				broken.Detail = "control probe (without policy) broke: " + broken.Detail
+				s.ctlBroken = &broken
+			} else if !c.controlOK {
 				what := fmt.Sprintf("%s (%s)", results.ReasonControlFailed, c.last.Reason)
 				if s.Outside() && s.Builtin {
 					s.skip = fmt.Sprintf("%s does not answer on this cluster even without policy (%s): check does not apply", s.Expectation.To, c.last.Reason)
@@ -169,10 +186,23 @@ func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (rep *resul
 	applied := time.Now()
 	var pending []*probeState
 	for _, s := range states {
-		if s.skip == "" && s.inconcl == "" {
+		if s.skip == "" && s.inconcl == "" && s.ctlBroken == nil {
 			pending = append(pending, s)
 		}
 	}
+	// A scenario's allowed expectations become final only once one of its
+	// blocked expectations was seen blocked (its policies are in effect). A
+	// scenario with blocked expectations none of which can show that (all
+	// skipped, inconclusive or broken) has its allowed ones probed until the
+	// budget ends: the last observation stands.
+	gate := map[string]bool{}
+	for _, s := range states {
+		if !s.expectAllowed() && s.Expectation.ImplementationDefined == "" {
+			gate[s.Scenario] = true
+		}
+	}
+	r.gate = gate
+	defer func() { r.gate = nil }()
 	if err := r.rounds(ctx, pending, o.MatchBudget, &stats, false); err != nil {
 		return nil, stats, err
 	}
@@ -428,11 +458,9 @@ func (r *Runner) rounds(ctx context.Context, states []*probeState, budget time.D
 	begin := time.Now()
 	deadline := begin.Add(budget)
 	enforced := map[string]bool{}
-	hasBlocked := map[string]bool{}
-	for _, s := range states {
-		if !s.expectAllowed() {
-			hasBlocked[s.Scenario] = true
-		}
+	hasBlocked := r.gate
+	if hasBlocked == nil {
+		hasBlocked = map[string]bool{}
 	}
 	pending := states
 	total := len(states)
@@ -581,10 +609,10 @@ func (r *Runner) execBatch(ctx context.Context, src *PlannedPod, reqs []probe.Re
 		err = fmt.Errorf("probe program exited %d: %s", res.ExitCode, firstLine(res.Stderr))
 	}
 	if err == nil {
-		var perr error
-		out, perr = probe.ParseBatchOutput(res.Stdout, reqs)
-		if perr != nil {
+		if parsed, perr := probe.ParseBatchOutput(res.Stdout, reqs); perr != nil {
 			err = perr
+		} else {
+			out = parsed
 		}
 	}
 	if err != nil {
@@ -639,6 +667,10 @@ func (r *Runner) result(s *probeState) results.Result {
 	case s.skip != "":
 		res.Observed, res.Status, res.Reason = results.None, results.Skipped, s.skip
 		res.Repro = ""
+		return res
+	case s.ctlBroken != nil:
+		res.Observed, res.Status = results.Error, results.StatusError
+		res.Reason = s.ctlBroken.Reason + ": " + s.ctlBroken.Detail
 		return res
 	case s.inconcl != "":
 		res.Observed, res.Status, res.Reason = results.None, results.Inconclusive, s.inconcl

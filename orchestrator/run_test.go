@@ -509,3 +509,87 @@ func TestRunAgnhostMode(t *testing.T) {
 		}
 	}
 }
+
+// garbageExec answers every exec with output that is not the probe
+// program's: the probes are errors, and the run still cleans up.
+type garbageExec struct{}
+
+func (garbageExec) Exec(context.Context, string, string, string, []string) (ExecResult, error) {
+	return ExecResult{Stdout: []byte("netverify-probe v0.0.1 starting\n")}, nil
+}
+
+func TestRunGarbageOutputIsError(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	r := &Runner{Client: c, Exec: garbageExec{}, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range rep.Results {
+		if res.Status != results.StatusError {
+			t.Errorf("%s -> %s: %s (%s), want error", res.From, res.To, res.Status, res.Reason)
+		}
+	}
+	assertCleanedUp(t, c)
+}
+
+// A control probe that broke is an Error, never "target unreachable".
+func TestRunBrokenControlIsError(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{}
+	ex.answer = func(src string, req probe.Request, call int) probe.Response {
+		nps, _ := c.NetworkingV1().NetworkPolicies("").List(context.Background(), metav1.ListOptions{})
+		if len(nps.Items) == 0 && strings.HasSuffix(src, "/random") {
+			return probe.Response{Verdict: "error", Reason: "no-output", Detail: "exec stream closed"}
+		}
+		return enforcing(c)(src, req, call)
+	}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Results[1]; got.Status != results.StatusError || !strings.Contains(got.Reason, "control probe") {
+		t.Fatalf("blocked expectation with a broken control: %+v, want error", got)
+	}
+}
+
+// When no blocked expectation of a scenario can show that its policies are
+// in effect, its allowed expectations are not settled by an early round:
+// they are probed until the budget ends and the last observation stands.
+func TestRunAllowedNotSettledBeforeEnforcement(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	var appliedAt atomic.Int64
+	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response {
+		nps, _ := c.NetworkingV1().NetworkPolicies("").List(context.Background(), metav1.ListOptions{})
+		if len(nps.Items) > 0 {
+			appliedAt.CompareAndSwap(0, time.Now().UnixNano())
+			// the CNI programs the (wrong) policy 500ms after it was applied:
+			// from then on it blocks everything
+			if time.Since(time.Unix(0, appliedAt.Load())) > 500*time.Millisecond {
+				return blocked
+			}
+		}
+		if strings.HasSuffix(src, "/random") && len(nps.Items) == 0 {
+			return blocked // the blocked expectation's control fails: inconclusive
+		}
+		if req.Identity != "" {
+			return allowedBy(req.Identity)
+		}
+		return allowedBy(strings.Split(src, "/")[0] + "/backend")
+	}}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Results[1]; got.Status != results.Inconclusive {
+		t.Fatalf("blocked expectation: %+v", got)
+	}
+	if got := rep.Results[0]; got.Status != results.Fail || got.Observed != results.Blocked {
+		t.Fatalf("allowed expectation passed before the policy took effect: %+v", got)
+	}
+}

@@ -423,6 +423,11 @@ func (v *validator) namespaceRef(p *field.Path, ns string) bool {
 func (v *validator) labels(p *field.Path, labels map[string]string) bool {
 	ok := true
 	for _, k := range sortedKeys(labels) {
+		if k == "app.kubernetes.io/managed-by" || strings.HasPrefix(k, "netverify.io/") {
+			v.add(p.Key(k), "reserved: netverify labels what it creates with this key")
+			ok = false
+			continue
+		}
 		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
 			v.addMsgs(p.Key(k), "invalid label key: ", msgs)
 			ok = false

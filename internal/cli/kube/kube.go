@@ -128,6 +128,8 @@ func (f *Flags) checkKubeconfig() error {
 // Permission is one access a command needs.
 type Permission struct {
 	Verb, Group, Resource, Subresource string
+	// Namespace, when set, asks for the permission in that namespace only.
+	Namespace string
 }
 
 func (p Permission) String() string {
@@ -137,6 +139,9 @@ func (p Permission) String() string {
 	}
 	if p.Group != "" {
 		r += "." + p.Group
+	}
+	if p.Namespace != "" {
+		r += " in namespace " + p.Namespace
 	}
 	return p.Verb + " " + r
 }
@@ -148,7 +153,7 @@ func CheckAccess(ctx context.Context, cs kubernetes.Interface, perms []Permissio
 	for _, p := range perms {
 		r, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authv1.SelfSubjectAccessReview{
 			Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authv1.ResourceAttributes{
-				Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource,
+				Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource, Namespace: p.Namespace,
 			}},
 		}, metav1.CreateOptions{})
 		if err != nil {

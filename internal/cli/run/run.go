@@ -140,6 +140,13 @@ func (o *options) complete() error {
 		}
 		o.scs = append(o.scs, b...)
 	}
+	seen := map[string]string{}
+	for _, sc := range o.scs {
+		if prev, ok := seen[sc.Metadata.Name]; ok {
+			return fmt.Errorf("scenario %q is defined twice: in %s and in %s (rename one, or drop --builtin)", sc.Metadata.Name, prev, sc.Source)
+		}
+		seen[sc.Metadata.Name] = sc.Source
+	}
 	o.scs, err = filter(o.scs, o.only, o.skip)
 	if err != nil {
 		return err
@@ -221,7 +228,21 @@ func (o *options) run(parent context.Context) error {
 	if err != nil {
 		return &kube.ExitError{Code: results.ExitError, Err: err}
 	}
-	if err := kube.CheckAccess(ctx, clients.Clientset, Permissions); err != nil {
+	perms := append([]kube.Permission{}, Permissions...)
+	if o.reportConfigMap != "" {
+		ns, _, _ := strings.Cut(o.reportConfigMap, "/")
+		for _, verb := range []string{"get", "create", "update"} {
+			perms = append(perms, kube.Permission{Verb: verb, Resource: "configmaps", Namespace: ns})
+		}
+		perms = append(perms, kube.Permission{Verb: "create", Resource: "events", Namespace: ns})
+	}
+	for _, s := range o.pullSecrets {
+		if strings.Contains(s, "/") {
+			perms = append(perms, kube.Permission{Verb: "get", Resource: "secrets"}, kube.Permission{Verb: "create", Resource: "secrets"})
+			break
+		}
+	}
+	if err := kube.CheckAccess(ctx, clients.Clientset, perms); err != nil {
 		return &kube.ExitError{Code: results.ExitError, Err: err}
 	}
 	isTTY := func(f any) bool {
@@ -254,9 +275,7 @@ func (o *options) run(parent context.Context) error {
 		}
 		return &kube.ExitError{Code: results.ExitError, Err: err}
 	}
-	if err := o.publish(ctx, clients, rep); err != nil {
-		return &kube.ExitError{Code: results.ExitError, Err: err}
-	}
+	perr := o.publish(ctx, clients, rep)
 	var werr error
 	if o.output == "prometheus" {
 		werr = inclusterreport.WriteMetrics(o.streams.Out, rep)
@@ -265,6 +284,9 @@ func (o *options) run(parent context.Context) error {
 	}
 	if werr != nil {
 		return &kube.ExitError{Code: results.ExitError, Err: werr}
+	}
+	if perr != nil {
+		return &kube.ExitError{Code: results.ExitError, Err: perr}
 	}
 	if code := rep.Summary.ExitCode(o.allowInconclusive); code != 0 {
 		return &kube.ExitError{Code: code}
