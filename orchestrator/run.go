@@ -55,8 +55,8 @@ type probeState struct {
 	attempts  int
 	final     bool
 	latency   time.Duration
-	skip      string // reason when skipped
-	inconcl   string // reason when inconclusive (control failed)
+	skip      string          // reason when skipped
+	inconcl   string          // reason when inconclusive (control failed)
 	ctlBroken *probe.Response // the control probe itself broke: an Error, not a verdict
 	repro     string
 	controlOK bool
