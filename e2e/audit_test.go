@@ -179,6 +179,7 @@ type auditFinding struct {
 }
 
 func TestAuditFindsSeededMisconfigurations(t *testing.T) {
+	t.Parallel()
 	namespaces := []string{auditBadNS, auditDevNS, auditGoodNS}
 	for _, ns := range namespaces {
 		kubectlErr("delete", "namespace", ns, "--wait=true", "--timeout=90s", "--ignore-not-found")

@@ -10,6 +10,7 @@ import (
 // The built-in suite passes on an enforcing cluster; on a non-enforcing one
 // every scenario's denied expectations are failures.
 func TestBuiltinSuite(t *testing.T) {
+	t.Parallel()
 	defer guardBefore(t)()
 	res := runNetverify(t, "", "run", "-o", "json")
 	rep := parseReport(t, res)
@@ -49,6 +50,7 @@ func TestBuiltinSuite(t *testing.T) {
 // Pointed at an address that answers nothing, the built-in metadata checks
 // are skipped, while the same check in a user's scenario is inconclusive.
 func TestMetadataTargetMissing(t *testing.T) {
+	t.Parallel()
 	if !E.local {
 		t.Skip("needs the local cluster's blackholed address")
 	}
@@ -81,6 +83,7 @@ func TestMetadataTargetMissing(t *testing.T) {
 // suite, the enforcing cluster agrees everywhere: zero mismatches, and what
 // the API leaves to the CNI (a pod reaching itself) is reported as such.
 func TestExpectPoliciesAgreesWithEnforcingCluster(t *testing.T) {
+	t.Parallel()
 	if !E.enforces {
 		t.Skip("the engine's verdicts are what an enforcing CNI does")
 	}

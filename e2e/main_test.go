@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"hash/fnv"
 	"context"
 	"flag"
 	"fmt"
@@ -64,7 +65,22 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: building netverify:", err)
 		os.Exit(2)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// after the whole suite, nothing labelled as a netverify run remains
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, err := leftovers("")
+		if err == nil && out == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "e2e: netverify objects remain after the suite (%v):\n%s\n", err, out)
+			code = 1
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	os.Exit(code)
 }
 
 // kubectl runs the cluster's kubectl and returns stdout; it fails the test
@@ -123,8 +139,19 @@ type netverifyResult struct {
 	code           int
 }
 
+// prefixFor is the namespace prefix of a test's netverify runs, so tests
+// can run in parallel and each check only its own leftovers.
+func prefixFor(t testing.TB) string {
+	h := fnv.New32a()
+	h.Write([]byte(t.Name()))
+	return fmt.Sprintf("e%08x", h.Sum32())
+}
+
 func runNetverify(t testing.TB, stdin string, args ...string) netverifyResult {
 	t.Helper()
+	if len(args) > 0 && args[0] == "run" {
+		args = append([]string{"run", "--namespace-prefix", prefixFor(t)}, args[1:]...)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, E.netverify, append([]string{"--kubeconfig", E.kubeconfig}, args...)...)
@@ -156,17 +183,35 @@ func dumpNamespace(t testing.TB, ns string) {
 	}
 }
 
-// noLeftovers asserts no object labelled as netverify's run remains.
-func noLeftovers(t testing.TB) {
+// noLeftovers asserts that none of the test's runs left a namespace.
+func noLeftovers(t testing.TB) { noLeftoversPrefix(t, prefixFor(t)) }
+
+// leftovers lists netverify run namespaces whose name starts with prefix
+// (every run's when prefix is empty).
+func leftovers(prefix string) (string, error) {
+	out, err := kubectlErr("get", "namespaces", "-l", "app.kubernetes.io/managed-by=netverify,netverify.io/run-id", "-o", "name")
+	if err != nil {
+		return out, err
+	}
+	var left []string
+	for _, n := range strings.Fields(out) {
+		if strings.HasPrefix(strings.TrimPrefix(n, "namespace/"), prefix) {
+			left = append(left, n)
+		}
+	}
+	return strings.Join(left, "\n"), nil
+}
+
+func noLeftoversPrefix(t testing.TB, prefix string) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		out := kubectl(t, "get", "namespaces", "-l", "app.kubernetes.io/managed-by=netverify,netverify.io/run-id", "-o", "name")
-		if strings.TrimSpace(out) == "" {
+		out, err := leftovers(prefix + "-")
+		if err == nil && out == "" {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("netverify objects remain:\n%s", out)
+			t.Fatalf("netverify objects remain (%v):\n%s", err, out)
 		}
 		time.Sleep(time.Second)
 	}

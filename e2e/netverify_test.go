@@ -53,6 +53,7 @@ func guardBefore(t *testing.T) func() {
 }
 
 func TestRunCoreScenario(t *testing.T) {
+	t.Parallel()
 	defer guardBefore(t)()
 	res := runNetverify(t, "", "run", "-f", testdata("core.yaml"), "-o", "json")
 	rep := parseReport(t, res)
@@ -100,6 +101,7 @@ func TestRunCoreScenario(t *testing.T) {
 }
 
 func TestImpostorIsNotAllowed(t *testing.T) {
+	t.Parallel()
 	defer guardBefore(t)()
 	res := runNetverify(t, "", "run", "-f", testdata("impostor.yaml"), "-o", "json")
 	rep := parseReport(t, res)
@@ -132,9 +134,11 @@ func TestInvalidScenarioCreatesNothing(t *testing.T) {
 }
 
 func TestInterruptLeavesNothing(t *testing.T) {
+	t.Parallel()
 	defer guardBefore(t)()
 	// An expectation that never matches keeps the run probing for its budget.
-	cmd := exec.Command(E.netverify, "--kubeconfig", E.kubeconfig, "run", "-f", testdata("never-matches.yaml"), "--match-budget", "5m")
+	prefix := prefixFor(t)
+	cmd := exec.Command(E.netverify, "--kubeconfig", E.kubeconfig, "run", "--namespace-prefix", prefix, "-f", testdata("never-matches.yaml"), "--match-budget", "5m")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -142,11 +146,13 @@ func TestInterruptLeavesNothing(t *testing.T) {
 	}
 	// wait until the run's policies exist: it is probing now
 	eventually(t, 3*time.Minute, func() string {
-		out, _ := kubectlErr("get", "networkpolicies", "-A", "-l", "app.kubernetes.io/managed-by=netverify", "-o", "name")
-		if strings.TrimSpace(out) == "" {
-			return "run has not applied its policies yet"
+		out, _ := kubectlErr("get", "networkpolicies", "-A", "-l", "app.kubernetes.io/managed-by=netverify", "-o", "custom-columns=NS:.metadata.namespace", "--no-headers")
+		for _, ns := range strings.Fields(out) {
+			if strings.HasPrefix(ns, prefix+"-") {
+				return ""
+			}
 		}
-		return ""
+		return "run has not applied its policies yet"
 	})
 	time.Sleep(2 * time.Second) // mid-probe
 	cmd.Process.Signal(syscall.SIGINT)
@@ -171,6 +177,7 @@ func TestInterruptLeavesNothing(t *testing.T) {
 // The agnhost fallback (upstream image, one exec per probe, no identity
 // check) reaches the same verdicts on the real cluster.
 func TestAgnhostFallback(t *testing.T) {
+	t.Parallel()
 	defer guardBefore(t)()
 	res := runNetverify(t, "", "run", "-f", testdata("core.yaml"), "--mode", "agnhost", "-o", "json")
 	rep := parseReport(t, res)

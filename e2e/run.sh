@@ -19,7 +19,7 @@ for mode in "${modes[@]}"; do
     outcome[$mode]="cluster-up FAILED"; rc=1; continue
   fi
   up=$((SECONDS - t0))
-  go test -tags e2e -count=1 -timeout 25m -v ./e2e/ -args -cni="$mode" \
+  go test -tags e2e -count=1 -timeout 25m -parallel 4 -v ./e2e/ -args -cni="$mode" \
     -kubeconfig=/var/lib/netverify-cluster/kubeconfig 2>&1 | tee "/tmp/netverify-e2e-$mode.log" \
     | grep --line-buffered -E '^(=== RUN|\s*--- |PASS|FAIL|ok|panic|\s+\S+_test.go)'
   st=${PIPESTATUS[0]}
