@@ -48,9 +48,15 @@ demo:
 bench: build
 	e2e/bench.sh
 
+TOOLS := $(HOME)/.cache/netverify/tools/bin
+ACTIONLINT_VERSION := v1.7.12
+
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -x $(TOOLS)/actionlint-$(ACTIONLINT_VERSION) || { GOBIN=$(TOOLS) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION) && mv $(TOOLS)/actionlint $(TOOLS)/actionlint-$(ACTIONLINT_VERSION); }
+	$(TOOLS)/actionlint-$(ACTIONLINT_VERSION) .github/workflows/*.yml
 
 clean:
 	rm -rf bin

@@ -4,10 +4,10 @@ package e2e
 
 import (
 	"bytes"
-	"hash/fnv"
 	"context"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -98,7 +98,7 @@ func MakePlan(scs []*scenarios.Scenario, o Options) (*Plan, error) {
 		}
 	}
 	for _, pr := range p.Probes {
-		if pr.Outside() && !pr.Expectation.IsAllowed() {
+		if pr.Outside() && (pr.Builtin || !pr.Expectation.IsAllowed()) {
 			p.addControl(o)
 			break
 		}

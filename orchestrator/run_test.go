@@ -593,3 +593,27 @@ func TestRunAllowedNotSettledBeforeEnforcement(t *testing.T) {
 		t.Fatalf("allowed expectation passed before the policy took effect: %+v", got)
 	}
 }
+
+// In the built-in suite an allowed check of an outside target that answers
+// nothing even without policy is skipped (it does not apply to the cluster),
+// not failed.
+func TestRunBuiltinAllowedOutsideTargetMissing(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response { return blocked }}
+	scs := loadScenarios(t, outsideYAML)
+	scs[0].Source = "builtin:outside.yaml"
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	rep, _, err := r.Run(context.Background(), scs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range rep.Results {
+		if res.Status != results.Skipped || !strings.Contains(res.Reason, "does not answer") {
+			t.Errorf("%s: %s (%s), want skipped", res.To, res.Status, res.Reason)
+		}
+	}
+	if rep.Summary.ExitCode(false) != 0 {
+		t.Errorf("exit %d", rep.Summary.ExitCode(false))
+	}
+}

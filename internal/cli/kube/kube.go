@@ -128,8 +128,9 @@ func (f *Flags) checkKubeconfig() error {
 // Permission is one access a command needs.
 type Permission struct {
 	Verb, Group, Resource, Subresource string
-	// Namespace, when set, asks for the permission in that namespace only.
-	Namespace string
+	// Namespace and Name, when set, ask for the permission on that namespace
+	// or that one object only.
+	Namespace, Name string
 }
 
 func (p Permission) String() string {
@@ -139,6 +140,9 @@ func (p Permission) String() string {
 	}
 	if p.Group != "" {
 		r += "." + p.Group
+	}
+	if p.Name != "" {
+		r += " " + p.Name
 	}
 	if p.Namespace != "" {
 		r += " in namespace " + p.Namespace
@@ -153,7 +157,7 @@ func CheckAccess(ctx context.Context, cs kubernetes.Interface, perms []Permissio
 	for _, p := range perms {
 		r, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authv1.SelfSubjectAccessReview{
 			Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authv1.ResourceAttributes{
-				Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource, Namespace: p.Namespace,
+				Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource, Namespace: p.Namespace, Name: p.Name,
 			}},
 		}, metav1.CreateOptions{})
 		if err != nil {

@@ -237,9 +237,9 @@ func (o *options) run(parent context.Context) error {
 		perms = append(perms, kube.Permission{Verb: "create", Resource: "events", Namespace: ns})
 	}
 	for _, s := range o.pullSecrets {
-		if strings.Contains(s, "/") {
-			perms = append(perms, kube.Permission{Verb: "get", Resource: "secrets"}, kube.Permission{Verb: "create", Resource: "secrets"})
-			break
+		if ns, name, ok := strings.Cut(s, "/"); ok {
+			perms = append(perms, kube.Permission{Verb: "get", Resource: "secrets", Namespace: ns, Name: name},
+				kube.Permission{Verb: "create", Resource: "secrets"})
 		}
 	}
 	if err := kube.CheckAccess(ctx, clients.Clientset, perms); err != nil {

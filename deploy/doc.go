@@ -1,0 +1,14 @@
+// Package deploy holds netverify's in-cluster installation, as a kustomize
+// base (kustomize/base) and a Helm chart (helm/netverify) that render the same
+// objects: a Namespace, a ServiceAccount, RBAC (ClusterRole netverify-run with
+// exactly what `netverify run` and `netverify cleanup` need, a Role for the
+// report ConfigMap and its Events, and a read-only ClusterRole
+// netverify-audit), a ValidatingAdmissionPolicy that confines the service
+// account to netverify's own run namespaces, the scenarios ConfigMap and an
+// hourly CronJob.
+//
+// There is no Go code here beyond the tests, which render both with the
+// kustomize and Helm libraries and check them against each other and against
+// internal/cli/run's Permissions. test-admission-policy.sh checks the
+// admission policy and RBAC on a real API server.
+package deploy
