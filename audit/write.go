@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/netverify/netverify/report"
 	"io"
 	"strings"
 
@@ -220,16 +221,7 @@ func writeJUnit(w io.Writer, fs []Finding, opts WriteOptions) error {
 		doc.Failures += s.Failures
 		doc.Suites = append(doc.Suites, s)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("encoding JUnit XML: %w", err)
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return report.WriteXML(w, doc)
 }
 
 // objectName is "namespace/kind/name", or "kind/name" for cluster-scoped

@@ -118,12 +118,18 @@ func writeJUnit(w io.Writer, rep *results.Report) error {
 	}
 	doc.Time = seconds(duration(rep).Milliseconds())
 
+	return WriteXML(w, doc)
+}
+
+// WriteXML writes v as an indented XML document with its header, as JUnit
+// readers expect (shared by netverify's JUnit writers).
+func WriteXML(w io.Writer, v any) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
 	enc := xml.NewEncoder(w)
 	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encoding JUnit XML: %w", err)
 	}
 	_, err := io.WriteString(w, "\n")
