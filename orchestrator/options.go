@@ -31,8 +31,12 @@ type Options struct {
 	RunID string
 	// NamespacePrefix starts every namespace name (default "nv").
 	NamespacePrefix string
-	// ProbeImage is the image of probe pods (it must hold /netverify-probe).
+	// ProbeImage is the image of probe pods (it must hold /netverify-probe);
+	// in ModeAgnhost, the image of the container probes are exec'd in.
 	ProbeImage string
+	// ServerImage, in ModeAgnhost only, is the image of the server
+	// containers (agnhost serve-hostname); ProbeImage when empty.
+	ServerImage string
 	// ImagePullPolicy of probe pods (default IfNotPresent).
 	ImagePullPolicy corev1.PullPolicy
 	// Mode is ModeBatch (default) or ModePerProbe.

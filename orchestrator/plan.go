@@ -375,27 +375,24 @@ func podWith(ns string, sp scenarios.Pod, base map[string]string, o Options, pod
 	}
 }
 
-// agnhostContainers are the ModeAgnhost containers of a probe pod: the first
-// ("probe", the exec target) serves the first port with `agnhost
-// serve-hostname`, one more container per further port; a pod without ports
-// pauses.
+// agnhostContainers are the ModeAgnhost containers of a probe pod: "probe"
+// (agnhost pause, the container probes are exec'd in: `agnhost connect`)
+// and one `agnhost serve-hostname` container per port, from ServerImage.
 func agnhostContainers(sp scenarios.Pod, o Options) []corev1.Container {
-	container := func(name string, args []string, ports []corev1.ContainerPort) corev1.Container {
-		return corev1.Container{Name: name, Image: o.ProbeImage, ImagePullPolicy: o.ImagePullPolicy,
+	server := o.ServerImage
+	if server == "" {
+		server = o.ProbeImage
+	}
+	container := func(name, image string, args []string, ports []corev1.ContainerPort) corev1.Container {
+		return corev1.Container{Name: name, Image: image, ImagePullPolicy: o.ImagePullPolicy,
 			Args: args, Ports: ports, Resources: o.Placement.Resources, SecurityContext: restrictedContainer()}
 	}
-	var cs []corev1.Container
-	for i, p := range sp.Ports {
-		proto := orTCP(p.Protocol)
-		name := ProbeContainer
-		if i > 0 {
-			name = fmt.Sprintf("serve-%s-%d", strings.ToLower(proto), p.Port)
-		}
-		args := []string{"serve-hostname", "--http=false", "--port", strconv.Itoa(int(p.Port)), "--" + strings.ToLower(proto)}
-		cs = append(cs, container(name, args, []corev1.ContainerPort{{Name: p.Name, ContainerPort: p.Port, Protocol: corev1.Protocol(proto)}}))
-	}
-	if len(cs) == 0 {
-		cs = append(cs, container(ProbeContainer, []string{"pause"}, nil))
+	cs := []corev1.Container{container(ProbeContainer, o.ProbeImage, []string{"pause"}, nil)}
+	for _, p := range sp.Ports {
+		proto := strings.ToLower(orTCP(p.Protocol))
+		args := []string{"serve-hostname", "--http=false", "--port", strconv.Itoa(int(p.Port)), "--" + proto}
+		cs = append(cs, container(fmt.Sprintf("serve-%s-%d", proto, p.Port), server, args,
+			[]corev1.ContainerPort{{Name: p.Name, ContainerPort: p.Port, Protocol: corev1.Protocol(strings.ToUpper(proto))}}))
 	}
 	return cs
 }

@@ -502,7 +502,10 @@ func TestRunAgnhostMode(t *testing.T) {
 	}
 	for _, pp := range plan.Pods {
 		if pp.Spec.Name == "backend" {
-			args := strings.Join(pp.Pod.Spec.Containers[0].Args, " ")
+			if len(pp.Pod.Spec.Containers) != 2 || pp.Pod.Spec.Containers[0].Name != ProbeContainer {
+				t.Fatalf("backend containers %+v", pp.Pod.Spec.Containers)
+			}
+			args := strings.Join(pp.Pod.Spec.Containers[1].Args, " ")
 			if args != "serve-hostname --http=false --port 8080 --tcp" {
 				t.Errorf("backend server args %q", args)
 			}

@@ -51,6 +51,7 @@ type options struct {
 	readyTimeout      time.Duration
 	keep              bool
 	imageProbe        string
+	imageServer       string
 	mode              string
 	nodeSelector      map[string]string
 	tolerations       []string
@@ -104,7 +105,8 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.DurationVar(&o.matchBudget, "match-budget", 10*time.Second, "after policies are applied, retry a mismatching probe for this long")
 	f.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long probe pods may take to become Ready")
 	f.BoolVar(&o.keep, "keep", false, "leave the run's namespaces for debugging")
-	f.StringVar(&o.imageProbe, "image-probe", version.ProbeImage(), "probe image (holds /netverify-probe); set it for your own registry")
+	f.StringVar(&o.imageProbe, "image-probe", version.ProbeImage(), "probe image (holds /netverify-probe; serves and probes); set it for your own registry")
+	f.StringVar(&o.imageServer, "image-server", "", "with --mode agnhost: image of the server containers (default: the probe image)")
 	f.StringVar(&o.mode, "mode", orchestrator.ModeBatch, "probe mode: batch (one exec per source pod per round), per-probe, or agnhost (fallback on the upstream agnhost image: no identity check, no DNS probes)")
 	f.StringToStringVar(&o.nodeSelector, "node-selector", nil, "node selector for probe pods (k=v,...)")
 	f.StringArrayVar(&o.tolerations, "toleration", nil, "toleration for probe pods: key[=value]:Effect (repeatable)")
@@ -206,6 +208,9 @@ func (o *options) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--mode %q: want batch, per-probe or agnhost", o.mode))
 	}
+	if o.imageServer != "" && o.mode != orchestrator.ModeAgnhost {
+		errs = append(errs, errors.New("--image-server only applies with --mode agnhost (netverify's probe image both serves and probes)"))
+	}
 	if o.concurrency < 1 {
 		errs = append(errs, errors.New("--concurrency must be at least 1"))
 	}
@@ -252,7 +257,7 @@ func (o *options) run(parent context.Context) error {
 		return false
 	}
 	opts := orchestrator.Options{
-		NamespacePrefix: o.namespacePrefix, ProbeImage: o.imageProbe, Mode: o.mode,
+		NamespacePrefix: o.namespacePrefix, ProbeImage: o.imageProbe, ServerImage: o.imageServer, Mode: o.mode,
 		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
 		ReadyTimeout: o.readyTimeout, Keep: o.keep, Placement: o.placement,
 		KubectlFlags: clients.KubectlFlags, Log: o.streams.ErrOut,
