@@ -386,6 +386,7 @@ func (r *Runner) notReadyError(ctx context.Context, pods []*corev1.Pod) error {
 			}
 		}
 	}
+	b.WriteString("\nCheck that the probe image can be pulled there (--image-probe, --image-pull-secret), that the pods can be scheduled (--node-selector, --toleration), or allow more time (--ready-timeout).")
 	return errors.New(b.String())
 }
 

@@ -28,6 +28,9 @@ import (
 // Main runs netverify with the process's arguments and exits.
 func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// the first signal cancels the run (its cleanup still runs); a second
+	// one gets the default behaviour and ends the process at once
+	context.AfterFunc(ctx, stop)
 	err := Run(ctx, kube.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, os.Args)
 	stop()
 	os.Exit(ExitCode(err, os.Stderr))

@@ -81,15 +81,23 @@ func (f *Flags) Connect(ctx context.Context) (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := cs.Discovery().ServerVersion(); err != nil {
+	// (ServerVersion takes no context: ask /version with ours, so Ctrl-C
+	// and --timeout end a dial to an unreachable API server)
+	if err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
 		return nil, fmt.Errorf("cannot reach the cluster at %s: %w", cfg.Host, err)
 	}
 	c := &Clients{Config: cfg, Clientset: cs}
 	if f.KubeConfig != nil && *f.KubeConfig != "" {
 		c.KubectlFlags = append(c.KubectlFlags, "--kubeconfig", *f.KubeConfig)
 	}
-	if f.Context != nil && *f.Context != "" {
-		c.KubectlFlags = append(c.KubectlFlags, "--context", *f.Context)
+	for _, fl := range []struct {
+		name string
+		v    *string
+	}{{"--context", f.Context}, {"--cluster", f.ClusterName}, {"--user", f.AuthInfoName},
+		{"--server", f.APIServer}, {"--as", f.Impersonate}} {
+		if fl.v != nil && *fl.v != "" {
+			c.KubectlFlags = append(c.KubectlFlags, fl.name, *fl.v)
+		}
 	}
 	return c, nil
 }
