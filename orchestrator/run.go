@@ -50,16 +50,18 @@ func (e *InfraError) Unwrap() error { return e.Err }
 // probeState is what is known of one probe while the run goes on.
 type probeState struct {
 	*PlannedProbe
-	req       probe.Request
-	last      probe.Response
-	attempts  int
-	final     bool
-	latency   time.Duration
-	skip      string          // reason when skipped
-	inconcl   string          // reason when inconclusive (control failed)
-	ctlBroken *probe.Response // the control probe itself broke: an Error, not a verdict
-	repro     string
-	controlOK bool
+	req        probe.Request
+	last       probe.Response
+	attempts   int
+	final      bool
+	latency    time.Duration
+	skip       string          // reason when skipped
+	inconcl    string          // reason when inconclusive (control failed)
+	ctlBroken  *probe.Response // the control probe itself broke: an Error, not a verdict
+	repro      string
+	controlOK  bool
+	errStreak  int    // consecutive attempts that broke the same way
+	prevReason string // the reason of the previous attempt
 }
 
 func (s *probeState) expectAllowed() bool { return s.Expectation.IsAllowed() }
@@ -453,6 +455,10 @@ func (s *probeState) observe(resp probe.Response) probe.Response {
 	return resp
 }
 
+// errorAttempts is how many times in a row a probe may break the same way
+// (exec failure, wrong identity, DNS…) before that is its final answer.
+const errorAttempts = 3
+
 // rounds probes states until each matches (or, for control rounds, is
 // allowed) or budget runs out. One exec per source pod per round in batch
 // mode. A scenario's allowed expectations only become final once a blocked
@@ -480,7 +486,18 @@ func (r *Runner) rounds(ctx context.Context, states []*probeState, budget time.D
 		var next []*probeState
 		for _, s := range pending {
 			s.attempts++
+			if s.last.Verdict == string(results.Error) && s.last.Reason == s.prevReason {
+				s.errStreak++
+			} else if s.last.Verdict == string(results.Error) {
+				s.errStreak = 1
+			} else {
+				s.errStreak = 0
+			}
+			s.prevReason = s.last.Reason
 			switch {
+			case s.errStreak >= errorAttempts:
+				// the probe broke the same way every time: an Error, final
+				s.final = true
 			case control:
 				if s.last.Verdict == string(results.Allowed) {
 					s.controlOK, s.final = true, true

@@ -230,6 +230,12 @@ func TestRunBrokenProbeIsErrorNotBlocked(t *testing.T) {
 	if rep.Summary.Errors == 0 {
 		t.Errorf("no errors counted: %+v", rep.Summary)
 	}
+	// a probe that breaks the same way three times in a row is final
+	for _, res := range rep.Results {
+		if res.Status == results.StatusError && !strings.Contains(res.Reason, "control probe") && res.Attempts != errorAttempts {
+			t.Errorf("%s -> %s: %d attempts, want %d", res.From, res.To, res.Attempts, errorAttempts)
+		}
+	}
 }
 
 func TestRunExecTransportFailureIsRetried(t *testing.T) {
