@@ -26,8 +26,6 @@ type Runner struct {
 	Client kubernetes.Interface
 	Exec   Executor
 	Opts   Options
-
-	gate map[string]bool // scenarios with a blocked expectation (see Run)
 }
 
 // Stats are counters of a run, for benchmarks and logs.
@@ -159,7 +157,7 @@ func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (rep *resul
 	}
 	if len(controls) > 0 {
 		r.progress("control: %d probes without policy", len(controls))
-		if err := r.rounds(ctx, controls, o.ControlBudget, &stats, true); err != nil {
+		if err := r.rounds(ctx, controls, o.ControlBudget, &stats, nil); err != nil {
 			return nil, stats, err
 		}
 		for _, c := range controls {
@@ -176,7 +174,7 @@ func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (rep *resul
 					s.inconcl = what
 				}
 			}
-			s.attempts, s.final = 0, false
+			s.attempts, s.final, s.errStreak, s.prevReason = 0, false, 0, ""
 		}
 	}
 	stats.Setup = time.Since(start)
@@ -206,9 +204,7 @@ func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (rep *resul
 			gate[s.Scenario] = true
 		}
 	}
-	r.gate = gate
-	defer func() { r.gate = nil }()
-	if err := r.rounds(ctx, pending, o.MatchBudget, &stats, false); err != nil {
+	if err := r.rounds(ctx, pending, o.MatchBudget, &stats, gate); err != nil {
 		return nil, stats, err
 	}
 	stats.Probing = time.Since(applied)
@@ -459,19 +455,17 @@ func (s *probeState) observe(resp probe.Response) probe.Response {
 // (exec failure, wrong identity, DNS…) before that is its final answer.
 const errorAttempts = 3
 
-// rounds probes states until each matches (or, for control rounds, is
-// allowed) or budget runs out. One exec per source pod per round in batch
-// mode. A scenario's allowed expectations only become final once a blocked
-// expectation of the same scenario was seen blocked (proof its policies are
-// in effect), or when it has none.
-func (r *Runner) rounds(ctx context.Context, states []*probeState, budget time.Duration, stats *Stats, control bool) error {
+// rounds probes states until each matches or budget runs out. One exec per
+// source pod per round in batch mode. gate names the scenarios with a
+// blocked expectation: their allowed expectations only become final once a
+// blocked one of the same scenario was seen blocked (proof the policies are
+// in effect). A nil gate makes these control rounds: a probe is final once
+// its target answered.
+func (r *Runner) rounds(ctx context.Context, states []*probeState, budget time.Duration, stats *Stats, gate map[string]bool) error {
 	begin := time.Now()
 	deadline := begin.Add(budget)
 	enforced := map[string]bool{}
-	hasBlocked := r.gate
-	if hasBlocked == nil {
-		hasBlocked = map[string]bool{}
-	}
+	control := gate == nil
 	pending := states
 	total := len(states)
 	for len(pending) > 0 {
@@ -504,12 +498,12 @@ func (r *Runner) rounds(ctx context.Context, states []*probeState, budget time.D
 				}
 			case s.Expectation.ImplementationDefined != "":
 				// nothing to match: one observation once policies are in effect
-				s.final = enforcedBefore[s.Scenario] || !hasBlocked[s.Scenario] || time.Now().After(deadline)
+				s.final = enforcedBefore[s.Scenario] || !gate[s.Scenario] || time.Now().After(deadline)
 			case !s.expectAllowed() && s.last.Verdict == string(results.Blocked):
 				s.final = true
 				enforced[s.Scenario] = true
 			case s.expectAllowed() && s.last.Verdict == string(results.Allowed) &&
-				(enforcedBefore[s.Scenario] || !hasBlocked[s.Scenario]):
+				(enforcedBefore[s.Scenario] || !gate[s.Scenario]):
 				s.final = true
 			}
 			if s.final {

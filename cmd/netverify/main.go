@@ -3,7 +3,9 @@
 package main
 
 import (
+	"os"
+
 	"github.com/netverify/netverify/internal/cli/app"
 )
 
-func main() { app.Main() }
+func main() { os.Exit(app.Main()) }

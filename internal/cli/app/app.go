@@ -25,15 +25,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Main runs netverify with the process's arguments and exits.
-func Main() {
+// Main runs netverify with the process's arguments and returns the exit
+// code; main is the one place that exits.
+func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// the first signal cancels the run (its cleanup still runs); a second
 	// one gets the default behaviour and ends the process at once
 	context.AfterFunc(ctx, stop)
 	err := Run(ctx, kube.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, os.Args)
 	stop()
-	os.Exit(ExitCode(err, os.Stderr))
+	return ExitCode(err, os.Stderr)
 }
 
 // Run runs the command line args (args[0] is the program name).
