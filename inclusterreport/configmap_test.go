@@ -30,7 +30,7 @@ func makeResult(scenario, from, to string, tweaks ...func(*results.Result)) resu
 	r := results.Result{
 		Scenario: scenario, From: from, To: to, Port: "8080", Protocol: "TCP",
 		Expected: results.Allowed, Observed: results.Allowed, Status: results.Pass,
-		Reason: results.ReasonConnected, Match: true, Attempts: 1, LatencyMs: 12,
+		Reason: string(results.ReasonConnected), Match: true, Attempts: 1, LatencyMs: 12,
 		Repro: "kubectl exec -n nv-abc-1-app " + from + " -c probe -- /netverify-probe connect --proto tcp --host 10.244.0.17 --port 8080 --timeout 1s",
 	}
 	for _, t := range tweaks {
@@ -45,7 +45,7 @@ func failed(r *results.Result) {
 }
 
 func broken(r *results.Result) {
-	r.Observed, r.Status, r.Reason, r.Match = results.Error, results.StatusError, results.ReasonExec, false
+	r.Observed, r.Status, r.Reason, r.Match = results.Error, results.StatusError, string(results.ReasonExec), false
 }
 
 // makeReport builds a report of run id started at t0 plus n minutes.

@@ -193,7 +193,7 @@ func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[
 		t.Namespace = sc.Spec.Namespaces[0].Name
 	}
 	pr := &PlannedProbe{Scenario: sc.Metadata.Name, Index: i, Expectation: e, Target: t,
-		Builtin: strings.HasPrefix(sc.Source, "builtin:"),
+		Builtin: sc.Builtin,
 		Source:  pods[src.Namespace+"/"+src.Name], Protocol: strings.ToLower(orTCP(e.Protocol))}
 	if pr.Source == nil {
 		return nil, fmt.Errorf("from: pod %q not planned", e.From)

@@ -286,7 +286,7 @@ func TestRunServiceImpostor(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := rep.Results[2]
-	if svc.Status != results.StatusError || !strings.HasPrefix(svc.Reason, results.ReasonWrongIdentity) || svc.AnsweredBy != "elsewhere/sidecar" {
+	if svc.Status != results.StatusError || !strings.HasPrefix(svc.Reason, string(results.ReasonWrongIdentity)) || svc.AnsweredBy != "elsewhere/sidecar" {
 		t.Fatalf("impostor result %+v", svc)
 	}
 }
@@ -300,7 +300,7 @@ func TestRunControlFailureIsInconclusive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rep.Results[1]; got.Status != results.Inconclusive || !strings.Contains(got.Reason, results.ReasonControlFailed) {
+	if got := rep.Results[1]; got.Status != results.Inconclusive || !strings.Contains(got.Reason, string(results.ReasonControlFailed)) {
 		t.Fatalf("blocked expectation whose target never answered: %+v", got)
 	}
 }
@@ -422,13 +422,13 @@ func TestRunOutsideTargetControl(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name       string
-		source     string
+		builtin    bool
 		metadataUp bool
 		want       results.Status
 	}{
-		{"user scenario, no metadata service", "mine.yaml", false, results.Inconclusive},
-		{"built-in scenario, no metadata service", "builtin:outside.yaml", false, results.Skipped},
-		{"metadata service answers the control pod", "mine.yaml", true, results.Pass},
+		{"user scenario, no metadata service", false, false, results.Inconclusive},
+		{"built-in scenario, no metadata service", true, false, results.Skipped},
+		{"metadata service answers the control pod", false, true, results.Pass},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newFakeClient(true)
@@ -443,7 +443,7 @@ func TestRunOutsideTargetControl(t *testing.T) {
 				return allowedBy("")
 			}}
 			scs := loadScenarios(t, outsideYAML)
-			scs[0].Source = tt.source
+			scs[0].Builtin = tt.builtin
 			r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
 			rep, _, err := r.Run(context.Background(), scs)
 			if err != nil {
@@ -611,7 +611,7 @@ func TestRunBuiltinAllowedOutsideTargetMissing(t *testing.T) {
 	c := newFakeClient(true)
 	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response { return blocked }}
 	scs := loadScenarios(t, outsideYAML)
-	scs[0].Source = "builtin:outside.yaml"
+	scs[0].Builtin = true
 	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
 	rep, _, err := r.Run(context.Background(), scs)
 	if err != nil {

@@ -50,6 +50,30 @@ type compiledRule struct {
 	ports    []compiledPort // empty: every port and protocol
 }
 
+// portsMatch reports whether the connection matches the rule's ports.
+func (r compiledRule) portsMatch(c connection) bool {
+	if len(r.ports) == 0 {
+		return true
+	}
+	for _, p := range r.ports {
+		if p.matches(c.port, c.protocol, c.dst.pod) {
+			return true
+		}
+	}
+	return false
+}
+
+// everyAddressBlock returns an ipBlock peer of r whose cidr is a /0
+// (0.0.0.0/0 or ::/0), or nil.
+func (r compiledRule) everyAddressBlock() *ipBlock {
+	for _, p := range r.peers {
+		if p.block != nil && p.block.cidr.Bits() == 0 {
+			return p.block
+		}
+	}
+	return nil
+}
+
 // compiledPeer is one entry of from/to: either an ipBlock or selectors.
 type compiledPeer struct {
 	block      *ipBlock

@@ -1,14 +1,25 @@
 // Package policy computes, without a cluster, what networking.k8s.io/v1
 // NetworkPolicies say about a connection: allowed, blocked, or
 // implementation-defined (the API leaves it to the CNI, and CNIs differ).
-// netverify uses it for the "expected from policies" side of a run: a
-// simulated runner, --dry-run, and checking that scenario expectations agree
-// with the policies they ship.
+// It is netverify's "expected from policies" side: it backs `run
+// --expect=policies` (ScenarioExpectations), `explain` (Explain), the lint
+// of scenario expectations in `validate` and `run` (Lint), the simulated
+// executor behind `run --dry-run`, which answers probes from an Engine
+// instead of a cluster, and the DNS and metadata checks of `audit`.
 //
 // An Engine is built once from namespaces, pods and policies (NewEngine) and
 // answers Decide(src, dst, port, protocol) with a Decision whose Reason
-// names the policies and rules that decided. LintIsolation flags the common
-// "namespace isolation" policy that also cuts same-namespace traffic.
+// names the policies and rules that decided. Decide holds all of the
+// semantics below; what is built on it (truth tables, lint, explanations)
+// adds none of its own, BestAnswer only picks Cilium's answer for an
+// ImplementationDefined verdict. LintIsolation flags the common "namespace
+// isolation" policy that also cuts same-namespace traffic.
+//
+// Files: types.go (Namespace, Pod, Peer, Verdict, Decision), compile.go
+// (policies with the API defaults applied and parsed), engine.go (Engine,
+// Decide), bridge.go (a scenario as an Engine and its truth table:
+// ForScenario, ExpectationsFromPolicies, ScenarioExpectations), lint.go
+// (Lint, LintIsolation) and explain.go (Explain).
 //
 // # Semantics (networking.k8s.io/v1)
 //
@@ -72,6 +83,14 @@
 //     e2e tests that build ipBlocks from pod IPs expect a match. The engine
 //     evaluates the rule both ways: if another rule allows the traffic
 //     anyway, or it is blocked either way, the answer is definite.
+//   - An ipBlock over every address (0.0.0.0/0 or ::/0, whatever its
+//     excepts) and a pod whose IP is not known (Pod.IP empty, as for a
+//     scenario's pods before they run). On a cluster the block covers the
+//     pod's IP unless an except does, so a side that a rule with such a
+//     block (and matching ports) would allow is implementation-defined,
+//     when the policies alone block the connection. Narrower blocks are
+//     taken to address the world outside the cluster and never match a pod
+//     of unknown IP.
 //   - Traffic from or to the node (Peer.Node), and of hostNetwork pods. The
 //     API documents hostNetwork behaviour as undefined, between two
 //     readings: the pod is treated like any pod, or its traffic is the

@@ -94,6 +94,17 @@ func (e *Engine) Isolated(pod *Pod, dir Direction) bool {
 // traffic of the node or of hostNetwork pods, and an ipBlock matching a pod's
 // IP — each only when it changes the outcome.
 //
+// A pod whose IP is unknown (Pod.IP "", as for a scenario's pods offline)
+// is matched by no ipBlock but one over every address (0.0.0.0/0 or ::/0,
+// whatever its excepts), which covers its IP on a real cluster unless an
+// except does; narrower blocks are taken to address the world outside the
+// cluster. So when the connection would otherwise be Blocked, each Blocked
+// side that such a block would allow (in a rule whose ports match) is
+// ImplementationDefined instead, and so is the verdict when neither side is
+// Blocked any more; the Reason then says why, then "the policies alone say
+// blocked: …". A connection that self, node or hostNetwork traffic already
+// made ImplementationDefined is left as it is.
+//
 // It fails only on invalid input: an empty or contradictory Peer, an
 // unparsable IP, a port outside 1-65535 or an unknown protocol.
 func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (Decision, error) {
@@ -140,22 +151,66 @@ func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (De
 	if why != "" {
 		dec.Reason = fmt.Sprintf("%s; the policies alone say %s: %s", why, dec.Verdict, dec.Reason)
 		dec.Verdict = ImplementationDefined
+		return dec, nil
+	}
+	if dec.Verdict == Blocked {
+		e.unknownIPs(&dec, s, d, c)
 	}
 	return dec, nil
 }
 
-// NamedPort returns the number of p's container port called name with the
-// given protocol ("" means TCP), and whether there is one.
-func (p *Pod) NamedPort(name string, protocol corev1.Protocol) (int32, bool) {
-	if protocol == "" {
-		protocol = corev1.ProtocolTCP
-	}
-	for _, cport := range p.Ports {
-		if cport.Name == name && containerProtocol(cport) == protocol {
-			return cport.ContainerPort, true
+// unknownIPs applies the rule for pods of unknown IP to dec, a Blocked
+// decision of connection c from s to d: each Blocked side that a rule with
+// an ipBlock over every address would allow becomes ImplementationDefined,
+// and so does the verdict when neither side is Blocked any more.
+func (e *Engine) unknownIPs(dec *Decision, s, d endpoint, c connection) {
+	var whys []string
+	refine := func(v *Verdict, dir Direction, subject, other endpoint) {
+		if *v != Blocked {
+			return
+		}
+		if why := e.unknownIPMatch(dir, subject, other, c); why != "" {
+			*v = ImplementationDefined
+			whys = append(whys, why)
 		}
 	}
-	return 0, false
+	refine(&dec.Egress, Egress, s, d)
+	refine(&dec.Ingress, Ingress, d, s)
+	if combine(dec.Egress, dec.Ingress) != Blocked {
+		dec.Verdict = ImplementationDefined
+		dec.Reason = strings.Join(whys, "; ") + "; the policies alone say blocked: " + dec.Reason
+	}
+}
+
+// unknownIPMatch returns why a rule of a policy isolating subject for dir
+// may match other, a pod of unknown IP, through an ipBlock over every
+// address; or "".
+func (e *Engine) unknownIPMatch(dir Direction, subject, other endpoint, c connection) string {
+	if subject.pod == nil || other.pod == nil || other.addr.IsValid() {
+		return ""
+	}
+	for _, p := range e.policies {
+		if !p.appliesTo(subject.pod, dir) {
+			continue
+		}
+		for _, r := range p.rules(dir) {
+			if b := r.everyAddressBlock(); b != nil && r.portsMatch(c) {
+				return unknownIPText(b, r.where, other.text)
+			}
+		}
+	}
+	return ""
+}
+
+// unknownIPText explains why an ipBlock over every address makes traffic
+// with pod, whose IP is unknown, CNI-dependent.
+func unknownIPText(b *ipBlock, where, pod string) string {
+	covers := "covers the pod IP of " + pod
+	if len(b.except) > 0 {
+		covers += " unless an except does"
+	}
+	return fmt.Sprintf("ipBlock %s (%s) %s (pod IPs are not known offline), and CNIs differ on whether ipBlocks apply to pod IPs (Cilium by default: no)",
+		b.text, where, covers)
 }
 
 // combine ANDs the two sides: a definite Blocked wins over a CNI-dependent
@@ -302,17 +357,8 @@ const (
 // match says whether rule r of a policy in namespace policyNS matches
 // traffic with the far end other; why explains a matchDepends.
 func (r compiledRule) match(policyNS string, other endpoint, c connection) (m match, why string) {
-	if len(r.ports) > 0 {
-		portOK := false
-		for _, p := range r.ports {
-			if p.matches(c.port, c.protocol, c.dst.pod) {
-				portOK = true
-				break
-			}
-		}
-		if !portOK {
-			return matchNo, ""
-		}
+	if !r.portsMatch(c) {
+		return matchNo, ""
 	}
 	if r.allPeers {
 		return matchYes, ""

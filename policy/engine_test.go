@@ -488,6 +488,133 @@ func TestIPBlocks(t *testing.T) {
 	})
 }
 
+// TestDecideUnknownPodIP covers Decide's rule for pods whose IP is unknown
+// (as a scenario's pods are offline): only an ipBlock over every address
+// may match them, and then only as implementation-defined.
+func TestDecideUnknownPodIP(t *testing.T) {
+	t.Parallel()
+	namespaces := []Namespace{{Name: "x"}}
+	pods := []Pod{
+		makePod("a", "x", lbl{"pod": "a"}, withPort("http", 80, TCP)),
+		makePod("b", "x", lbl{"pod": "b"}, withPort("http", 80, TCP)),
+		makePod("k", "x", lbl{"pod": "k"}, withIP("10.0.0.5"), withPort("http", 80, TCP)),
+	}
+	a, b, k := Peer{Pod: &pods[0]}, Peer{Pod: &pods[1]}, Peer{Pod: &pods[2]}
+	onA, onB := selecting(lbl{"pod": "a"}), selecting(lbl{"pod": "b"})
+	egressAnywhere := makePolicy("egress-anywhere", "x", onA, types(Egress),
+		egressRules(to(nil, cidrPeer("0.0.0.0/0", "169.254.169.254/32"))))
+	tests := []struct {
+		name     string
+		policies []networkingv1.NetworkPolicy
+		src, dst Peer
+		want     Decision // Verdict, Egress and Ingress are compared
+		reason   []string // substrings of the Reason
+		not      string   // a substring the Reason must not contain
+	}{
+		{
+			name:     "egress to 0.0.0.0/0",
+			policies: []networkingv1.NetworkPolicy{egressAnywhere},
+			src:      a, dst: b,
+			want: Decision{Verdict: ImplementationDefined, Egress: ImplementationDefined, Ingress: Allowed},
+			reason: []string{
+				"ipBlock 0.0.0.0/0 except 169.254.169.254/32 (x/egress-anywhere egress[0]) covers the pod IP of x/b unless an except does",
+				"; the policies alone say blocked: egress from x/a: isolated by x/egress-anywhere",
+			},
+		},
+		{
+			name: "ingress from 0.0.0.0/0",
+			policies: []networkingv1.NetworkPolicy{makePolicy("from-anywhere", "x", onB,
+				ingressRules(from(ports(tcp(80)), cidrPeer("0.0.0.0/0"))))},
+			src: a, dst: b,
+			want:   Decision{Verdict: ImplementationDefined, Egress: Allowed, Ingress: ImplementationDefined},
+			reason: []string{"ipBlock 0.0.0.0/0 (x/from-anywhere ingress[0]) covers the pod IP of x/a (pod IPs are not known offline)"},
+		},
+		{
+			name: "ingress from ::/0",
+			policies: []networkingv1.NetworkPolicy{makePolicy("from-anywhere-v6", "x", onB,
+				ingressRules(from(nil, cidrPeer("::/0"))))},
+			src: a, dst: b,
+			want:   Decision{Verdict: ImplementationDefined, Egress: Allowed, Ingress: ImplementationDefined},
+			reason: []string{"ipBlock ::/0 (x/from-anywhere-v6 ingress[0])"},
+		},
+		{
+			name: "a narrower block addresses the outside world",
+			policies: []networkingv1.NetworkPolicy{makePolicy("egress-private", "x", onA, types(Egress),
+				egressRules(to(nil, cidrPeer("10.0.0.0/8"))))},
+			src: a, dst: b,
+			want:   Decision{Verdict: Blocked, Egress: Blocked, Ingress: Allowed},
+			reason: []string{"isolated by x/egress-private"},
+			not:    "covers the pod IP",
+		},
+		{
+			name: "the rule's ports do not match",
+			policies: []networkingv1.NetworkPolicy{makePolicy("egress-anywhere-443", "x", onA, types(Egress),
+				egressRules(to(ports(tcp(443)), cidrPeer("0.0.0.0/0"))))},
+			src: a, dst: b,
+			want: Decision{Verdict: Blocked, Egress: Blocked, Ingress: Allowed},
+			not:  "covers the pod IP",
+		},
+		{
+			name: "a definite block on the other side wins",
+			policies: []networkingv1.NetworkPolicy{egressAnywhere,
+				makePolicy("deny-b", "x", onB, types(Ingress))},
+			src: a, dst: b,
+			want:   Decision{Verdict: Blocked, Egress: ImplementationDefined, Ingress: Blocked},
+			reason: []string{"ingress to x/b: isolated by x/deny-b"},
+			not:    "covers the pod IP",
+		},
+		{
+			name: "another rule allows anyway",
+			policies: []networkingv1.NetworkPolicy{makePolicy("egress-b-or-anywhere", "x", onA, types(Egress),
+				egressRules(to(nil, podsPeer(lbl{"pod": "b"})), to(nil, cidrPeer("0.0.0.0/0"))))},
+			src: a, dst: b,
+			want:   Decision{Verdict: Allowed, Egress: Allowed, Ingress: Allowed},
+			reason: []string{"allowed by x/egress-b-or-anywhere egress[0]"},
+		},
+		{
+			name:     "a known pod IP is matched by the block itself",
+			policies: []networkingv1.NetworkPolicy{egressAnywhere},
+			src:      a, dst: k,
+			want:   Decision{Verdict: ImplementationDefined, Egress: ImplementationDefined, Ingress: Allowed},
+			reason: []string{"ipBlock 0.0.0.0/0 except 169.254.169.254/32 (x/egress-anywhere egress[0]) matches the pod IP of x/k"},
+			not:    "not known offline",
+		},
+		{
+			name:     "self traffic keeps the self rule's answer",
+			policies: []networkingv1.NetworkPolicy{egressAnywhere, makePolicy("deny-in", "x", types(Ingress))},
+			src:      a, dst: a,
+			want:   Decision{Verdict: ImplementationDefined, Egress: Blocked, Ingress: Blocked},
+			reason: []string{"x/a connecting to itself"},
+			not:    "covers the pod IP",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := NewEngine(namespaces, pods, tt.policies)
+			if err != nil {
+				t.Fatalf("NewEngine: %v", err)
+			}
+			got, err := e.Decide(tt.src, tt.dst, 80, TCP)
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if got.Verdict != tt.want.Verdict || got.Egress != tt.want.Egress || got.Ingress != tt.want.Ingress {
+				t.Errorf("got %s/egress %s/ingress %s, want %s/egress %s/ingress %s\n  reason: %s",
+					got.Verdict, got.Egress, got.Ingress, tt.want.Verdict, tt.want.Egress, tt.want.Ingress, got.Reason)
+			}
+			for _, s := range tt.reason {
+				if !strings.Contains(got.Reason, s) {
+					t.Errorf("reason %q\ndoes not contain %q", got.Reason, s)
+				}
+			}
+			if tt.not != "" && strings.Contains(got.Reason, tt.not) {
+				t.Errorf("reason %q\ncontains %q", got.Reason, tt.not)
+			}
+		})
+	}
+}
+
 func TestPorts(t *testing.T) {
 	t.Parallel()
 	w := newWorld()

@@ -1,12 +1,184 @@
 package policy
 
+// This file checks scenarios against their policies: Lint (a scenario's
+// hand-written expectations the policies contradict) and LintIsolation (the
+// "namespace isolation" policy that also cuts same-namespace traffic).
+
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/netverify/netverify/scenarios"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
+
+// Finding is a problem Lint found in a scenario.
+type Finding struct {
+	Scenario string
+	// Index is the position of the expectation in spec.expect, or -1 for a
+	// note about the scenario's policies as a whole.
+	Index   int
+	Message string
+}
+
+// String returns `scenario "NAME": spec.expect[I]: MESSAGE` (without the
+// spec.expect part for a note about the policies).
+func (f Finding) String() string {
+	if f.Index < 0 {
+		return fmt.Sprintf("scenario %q: %s", f.Scenario, f.Message)
+	}
+	return fmt.Sprintf("scenario %q: spec.expect[%d]: %s", f.Scenario, f.Index, f.Message)
+}
+
+// Lint compares the scenario's hand-written expectations with its policies
+// and returns a Finding for every expectation the policies contradict: the
+// expectation says allowed and the engine says definitely Blocked, or the
+// reverse. An ImplementationDefined decision is never a contradiction.
+//
+// Pod targets are decided directly. A Service target is decided for each
+// scenario pod the Service selects (only the expected backend, when the
+// expectation names one and expects allowed), on the Service port's
+// targetPort; it is a contradiction when the engine says the opposite for
+// every such backend. For an ip: target only the source's egress counts.
+// host: and dns: targets are skipped: their addresses (for dns:, the
+// cluster's DNS server in kube-system) are not known offline.
+//
+// The notes of LintIsolation on the scenario's policies come first, as
+// findings with Index -1. Lint fails only when the scenario does not build
+// an engine (an invalid policy) or an expectation does not resolve, which a
+// loaded scenario never does.
+func Lint(sc *scenarios.Scenario) ([]Finding, error) {
+	m, err := newScenarioModel(sc)
+	if err != nil {
+		return nil, err
+	}
+	name := sc.Metadata.Name
+	var findings []Finding
+	for _, note := range LintIsolation(m.policies, m.namespaces, m.pods) {
+		findings = append(findings, Finding{Scenario: name, Index: -1, Message: note})
+	}
+	for i, e := range sc.Spec.Expect {
+		msg, err := m.lintExpectation(e)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %q: spec.expect[%d]: %w", name, i, err)
+		}
+		if msg != "" {
+			findings = append(findings, Finding{Scenario: name, Index: i, Message: msg})
+		}
+	}
+	return findings, nil
+}
+
+// lintExpectation returns a message when the policies contradict e, and ""
+// otherwise.
+func (m *scenarioModel) lintExpectation(e scenarios.Expectation) (string, error) {
+	src, err := m.resolvePod(e.From)
+	if err != nil {
+		return "", fmt.Errorf("from: %w", err)
+	}
+	t, err := scenarios.ParseTarget(e.To)
+	if err != nil {
+		return "", fmt.Errorf("to: %w", err)
+	}
+	proto := corev1.Protocol(orTCP(e.Protocol))
+	want := e.IsAllowed()
+	conn := fmt.Sprintf("%s → %s %s/%s", e.From, e.To, e.Port, proto)
+	if e.Name != "" {
+		conn = fmt.Sprintf("%q (%s)", e.Name, conn)
+	}
+	switch t.Kind {
+	case scenarios.TargetPod:
+		dst, err := m.resolvePod(qualifiedRef(t))
+		if err != nil {
+			return "", fmt.Errorf("to: %w", err)
+		}
+		number, err := podPort(dst, e.Port, proto)
+		if err != nil {
+			return "", fmt.Errorf("port: %w", err)
+		}
+		d, err := m.engine.Decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
+		if err != nil {
+			return "", err
+		}
+		if contradicts(d, want) {
+			return contradiction(conn, want, d.Verdict, "") + ": " + d.Reason, nil
+		}
+	case scenarios.TargetService:
+		svc, err := m.sc.ResolveService(qualifiedRef(t))
+		if err != nil {
+			return "", fmt.Errorf("to: %w", err)
+		}
+		sp, err := servicePort(svc, e.Port, proto)
+		if err != nil {
+			return "", fmt.Errorf("port: %w", err)
+		}
+		only := ""
+		if want {
+			only = e.Backend
+		}
+		var reasons []string
+		var verdict Verdict
+		for _, dst := range m.backends(svc, only) {
+			number, ok := backendPort(dst, sp, proto)
+			if !ok {
+				continue // it cannot answer: not the policies' doing
+			}
+			d, err := m.engine.Decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
+			if err != nil {
+				return "", err
+			}
+			if !contradicts(d, want) {
+				return "", nil
+			}
+			verdict = d.Verdict
+			reasons = append(reasons, fmt.Sprintf("backend %s port %d/%s: %s", dst, number, proto, d.Reason))
+		}
+		if len(reasons) > 0 {
+			scope := "for every backend"
+			if len(reasons) == 1 {
+				scope = "for its only backend"
+				if only != "" {
+					scope = "for the expected backend"
+				}
+			}
+			return contradiction(conn, want, verdict, scope) + ": " + strings.Join(reasons, " | "), nil
+		}
+	case scenarios.TargetIP:
+		number, err := strconv.Atoi(e.Port)
+		if err != nil || number < 1 || number > 65535 {
+			return "", fmt.Errorf("port: %q is not a port number", e.Port)
+		}
+		d, err := m.engine.Decide(Peer{Pod: src}, Peer{IP: t.Name}, int32(number), proto)
+		if err != nil {
+			return "", err
+		}
+		if contradicts(d, want) {
+			return contradiction(conn, want, d.Verdict, "") + ": " + d.Reason, nil
+		}
+	}
+	// dns: and host: targets: the address is unknown offline.
+	return "", nil
+}
+
+// contradicts reports whether a definite decision says the opposite of want.
+func contradicts(d Decision, want bool) bool {
+	return want && d.Verdict == Blocked || !want && d.Verdict == Allowed
+}
+
+func contradiction(conn string, want bool, got Verdict, scope string) string {
+	expected := "blocked"
+	if want {
+		expected = "allowed"
+	}
+	s := fmt.Sprintf("%s is expected %s, but the policies say %s", conn, expected, got)
+	if scope != "" {
+		s += " " + scope
+	}
+	return s
+}
 
 // LintIsolation returns one note per policy and direction where a policy
 // whose name says it isolates (it contains "isolat", e.g.

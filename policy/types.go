@@ -19,8 +19,9 @@ type Namespace struct {
 
 // Pod is a pod as policies see it.
 //
-// Namespace and Name identify it. IP is its pod IP ("" when unknown: then no
-// ipBlock can match it). Ports are its containers' ports; named ports in
+// Namespace and Name identify it. IP is its pod IP ("" when unknown: then
+// only an ipBlock over every address, 0.0.0.0/0 or ::/0, can match it, and
+// only as implementation-defined; see Engine.Decide). Ports are its containers' ports; named ports in
 // policies resolve against them (a port with an empty Protocol is TCP).
 // HostNetwork marks a pod that shares its node's network namespace, whose
 // traffic CNIs may treat as the node's.
@@ -35,6 +36,20 @@ type Pod struct {
 
 // String returns "namespace/name".
 func (p *Pod) String() string { return p.Namespace + "/" + p.Name }
+
+// NamedPort returns the number of p's container port called name with the
+// given protocol ("" means TCP), and whether there is one.
+func (p *Pod) NamedPort(name string, protocol corev1.Protocol) (int32, bool) {
+	if protocol == "" {
+		protocol = corev1.ProtocolTCP
+	}
+	for _, cport := range p.Ports {
+		if cport.Name == name && containerProtocol(cport) == protocol {
+			return cport.ContainerPort, true
+		}
+	}
+	return 0, false
+}
 
 // Peer is one end of a connection. Exactly one of Pod, Node or a bare IP
 // describes it:
@@ -86,8 +101,10 @@ type Decision struct {
 	Reason string
 	// Egress is what the source's egress policies say, Ingress what the
 	// destination's ingress policies say, before the self/node/hostNetwork
-	// rule turns a Blocked overall verdict into ImplementationDefined. A side
-	// that no policy can govern (an outside address, the node) is Allowed.
+	// rule turns a Blocked overall verdict into ImplementationDefined (but
+	// after the rule for pods of unknown IP, which may make a Blocked side
+	// ImplementationDefined; see Engine.Decide). A side that no policy can
+	// govern (an outside address, the node) is Allowed.
 	Egress  Verdict
 	Ingress Verdict
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/netverify/netverify/results"
 )
 
 // AgnhostBinary is where the agnhost image (registry.k8s.io/e2e-test-images/agnhost)
@@ -45,33 +47,33 @@ func ParseAgnhostConnect(exitCode int, stderr string, execErr error) Response {
 	if execErr != nil {
 		code, ok := exitStatus(execErr)
 		if !ok {
-			return Response{Verdict: VerdictError, Reason: ReasonExec, Detail: oneLine(execErr)}
+			return Response{Verdict: results.Error, Reason: results.ReasonExec, Detail: oneLine(execErr)}
 		}
 		if exitCode == 0 {
 			exitCode = code
 		}
 	}
 	if exitCode == 0 {
-		return Response{Verdict: VerdictAllowed, Reason: ReasonConnected, Detail: agnhostNoIdentity}
+		return Response{Verdict: results.Allowed, Reason: results.ReasonConnected, Detail: agnhostNoIdentity}
 	}
 	detail := strings.Join(strings.Fields(stderr), " ")
 	if exitCode != 1 {
 		// agnhost connect only exits 0 or 1: something else ran, or crashed.
-		return Response{Verdict: VerdictError, Reason: ReasonExec,
+		return Response{Verdict: results.Error, Reason: results.ReasonExec,
 			Detail: strings.TrimSpace(fmt.Sprintf("agnhost exited %d: %s", exitCode, detail))}
 	}
 	switch agnhostMarker(stderr) {
 	case "TIMEOUT":
-		return Response{Verdict: VerdictBlocked, Reason: ReasonTimeout, Detail: detail}
+		return Response{Verdict: results.Blocked, Reason: results.ReasonTimeout, Detail: detail}
 	case "REFUSED":
-		return Response{Verdict: VerdictBlocked, Reason: ReasonRefused, Detail: detail}
+		return Response{Verdict: results.Blocked, Reason: results.ReasonRefused, Detail: detail}
 	case "DNS":
-		return Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: detail}
+		return Response{Verdict: results.Error, Reason: results.ReasonDNS, Detail: detail}
 	default: // OTHER, UNKNOWN, or no marker at all
 		if detail == "" {
 			detail = "agnhost connect failed without a message"
 		}
-		return Response{Verdict: VerdictError, Reason: ReasonError, Detail: detail}
+		return Response{Verdict: results.Error, Reason: results.ReasonError, Detail: detail}
 	}
 }
 

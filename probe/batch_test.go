@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netverify/netverify/results"
 )
 
 func TestRunBatchConcurrent(t *testing.T) {
@@ -19,23 +21,23 @@ func TestRunBatchConcurrent(t *testing.T) {
 
 	const n = 200
 	var reqs []Request
-	want := map[string]string{} // ID → verdict
+	want := map[string]results.Verdict{} // ID → verdict
 	for i := range n {
 		id := fmt.Sprintf("r%03d", i)
 		switch i % 4 {
 		case 0:
 			reqs = append(reqs, makeReq("tcp", tcp, withID(id), withIdentity("ns/a")))
-			want[id] = VerdictAllowed
+			want[id] = results.Allowed
 		case 1:
 			reqs = append(reqs, makeReq("udp", udp, withID(id), withIdentity("ns/a")))
-			want[id] = VerdictAllowed
+			want[id] = results.Allowed
 		case 2:
 			// 50 probes waiting out 400ms each: 20s one after another.
 			reqs = append(reqs, makeReq("udp", silent, withID(id), withTimeout(400)))
-			want[id] = VerdictBlocked
+			want[id] = results.Blocked
 		case 3:
 			reqs = append(reqs, makeReq("tcp", closed, withID(id)))
-			want[id] = VerdictBlocked
+			want[id] = results.Blocked
 		}
 	}
 

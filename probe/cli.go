@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netverify/netverify/internal/version"
+	"github.com/netverify/netverify/results"
 )
 
 // Exit codes of the probe program; see the package documentation.
@@ -267,9 +268,9 @@ func runConnect(ctx context.Context, streams Streams, args []string) error {
 	}
 	fmt.Fprintln(streams.ErrOut, Summary(o.req, resp))
 	switch resp.Verdict {
-	case VerdictAllowed:
+	case results.Allowed:
 		return nil
-	case VerdictBlocked:
+	case results.Blocked:
 		return &ExitError{Code: ExitBlocked}
 	default:
 		return &ExitError{Code: ExitFailed}
@@ -280,7 +281,7 @@ func runConnect(ctx context.Context, streams Streams, args []string) error {
 // "BLOCKED tcp 10.0.0.5:8080 as ns/pod: timeout (dial tcp …: i/o timeout) after 1000ms".
 func Summary(req Request, resp Response) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: %s", strings.ToUpper(resp.Verdict), req, resp.Reason)
+	fmt.Fprintf(&b, "%s %s: %s", strings.ToUpper(string(resp.Verdict)), req, resp.Reason)
 	if resp.AnsweredBy != "" {
 		fmt.Fprintf(&b, ", answered by %s", resp.AnsweredBy)
 	}

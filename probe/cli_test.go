@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netverify/netverify/results"
 )
 
 type runResult struct {
@@ -32,16 +34,16 @@ func TestConnectExitCodes(t *testing.T) {
 		name       string
 		req        Request
 		wantCode   int
-		wantReason string
+		wantReason results.Reason
 		wantStderr string
 	}{
-		{name: "allowed", req: makeReq("tcp", tcp, withIdentity("ns/a")), wantCode: ExitAllowed, wantReason: ReasonConnected,
+		{name: "allowed", req: makeReq("tcp", tcp, withIdentity("ns/a")), wantCode: ExitAllowed, wantReason: results.ReasonConnected,
 			wantStderr: "ALLOWED tcp 127.0.0.1:" + strconv.Itoa(tcp) + " as ns/a: connected, answered by ns/a"},
-		{name: "blocked", req: makeReq("tcp", closedPort(t, "tcp")), wantCode: ExitBlocked, wantReason: ReasonRefused,
+		{name: "blocked", req: makeReq("tcp", closedPort(t, "tcp")), wantCode: ExitBlocked, wantReason: results.ReasonRefused,
 			wantStderr: "BLOCKED tcp 127.0.0.1:"},
-		{name: "error", req: makeReq("tcp", tcp, withIdentity("ns/b")), wantCode: ExitFailed, wantReason: ReasonWrongIdentity,
+		{name: "error", req: makeReq("tcp", tcp, withIdentity("ns/b")), wantCode: ExitFailed, wantReason: results.ReasonWrongIdentity,
 			wantStderr: "ERROR tcp 127.0.0.1:" + strconv.Itoa(tcp) + " as ns/b: wrong-identity, answered by ns/a (expected ns/b)"},
-		{name: "sctp skips as error/unsupported", req: makeReq("sctp", 132), wantCode: ExitFailed, wantReason: ReasonUnsupported},
+		{name: "sctp skips as error/unsupported", req: makeReq("sctp", 132), wantCode: ExitFailed, wantReason: results.ReasonUnsupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +123,7 @@ func TestBatchInputs(t *testing.T) {
 				t.Fatalf("batch: exit %d, stderr %q; want 0 and silence", r.code, r.stderr)
 			}
 			got, err := ParseBatchOutput([]byte(r.stdout), reqs)
-			if err != nil || got["a"].Verdict != VerdictAllowed || got["b"].Reason != ReasonUnsupported {
+			if err != nil || got["a"].Verdict != results.Allowed || got["b"].Reason != results.ReasonUnsupported {
 				t.Errorf("batch output %q → %+v, %v", r.stdout, got, err)
 			}
 		})
@@ -141,7 +143,7 @@ func TestServeFromEnvironment(t *testing.T) {
 	}()
 	log.waitFor(t, `serving identity "ns/pod-a"`)
 	for _, req := range []Request{makeReq("tcp", tcp, withIdentity("ns/pod-a")), makeReq("udp", udp, withIdentity("ns/pod-a"))} {
-		if got := (&Prober{}).Probe(context.Background(), req); got.Verdict != VerdictAllowed {
+		if got := (&Prober{}).Probe(context.Background(), req); got.Verdict != results.Allowed {
 			t.Errorf("Probe(%s) = %+v, want allowed", req, got)
 		}
 	}

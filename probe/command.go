@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/netverify/netverify/results"
 )
 
 // MaxBatchArgBytes is the largest batch BatchCommand should be given, as
@@ -100,7 +102,7 @@ func ParseBatchOutput(stdout []byte, reqs []Request) (map[string]Response, error
 			return nil, fmt.Errorf("probe output line %d is not a response: %w: %q", i+1, err, truncate(line, 120))
 		}
 		switch resp.Verdict {
-		case VerdictAllowed, VerdictBlocked, VerdictError:
+		case results.Allowed, results.Blocked, results.Error:
 		default:
 			return nil, fmt.Errorf("probe output line %d: unknown verdict %q", i+1, resp.Verdict)
 		}
@@ -110,7 +112,7 @@ func ParseBatchOutput(stdout []byte, reqs []Request) (map[string]Response, error
 	}
 	for _, r := range reqs {
 		if _, ok := out[r.ID]; !ok {
-			out[r.ID] = Response{ID: r.ID, Verdict: VerdictError, Reason: ReasonNoOutput,
+			out[r.ID] = Response{ID: r.ID, Verdict: results.Error, Reason: results.ReasonNoOutput,
 				Detail: "the probe program printed no result for this request"}
 		}
 	}

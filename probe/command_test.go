@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/netverify/netverify/results"
 )
 
 func TestBatchCommand(t *testing.T) {
@@ -90,10 +92,10 @@ func TestParseBatchOutput(t *testing.T) {
 		b, _ := json.Marshal(r)
 		return string(b) + "\n"
 	}
-	allowedA := Response{ID: "a", Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: "ns/a", Ms: 3}
-	blockedB := Response{ID: "b", Verdict: VerdictBlocked, Reason: ReasonTimeout, Ms: 1000}
+	allowedA := Response{ID: "a", Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a", Ms: 3}
+	blockedB := Response{ID: "b", Verdict: results.Blocked, Reason: results.ReasonTimeout, Ms: 1000}
 	noOutput := func(id string) Response {
-		return Response{ID: id, Verdict: VerdictError, Reason: ReasonNoOutput, Detail: "the probe program printed no result for this request"}
+		return Response{ID: id, Verdict: results.Error, Reason: results.ReasonNoOutput, Detail: "the probe program printed no result for this request"}
 	}
 
 	tests := []struct {
@@ -119,7 +121,7 @@ func TestParseBatchOutput(t *testing.T) {
 		},
 		{
 			name:   "unknown IDs and blank lines ignored, CRLF tolerated",
-			stdout: "\n" + line(Response{ID: "zz", Verdict: VerdictAllowed}) + strings.TrimSuffix(line(allowedA), "\n") + "\r\n" + line(blockedB),
+			stdout: "\n" + line(Response{ID: "zz", Verdict: results.Allowed}) + strings.TrimSuffix(line(allowedA), "\n") + "\r\n" + line(blockedB),
 			want:   map[string]Response{"a": allowedA, "b": blockedB},
 		},
 		{

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/netverify/netverify/results"
 )
 
 // Dialer opens connections; *net.Dialer is the real one.
@@ -63,7 +65,7 @@ func (p *Prober) Probe(ctx context.Context, req Request) Response {
 	start := time.Now()
 	var resp Response
 	if err := req.Validate(); err != nil {
-		resp = Response{Verdict: VerdictError, Reason: ReasonError, Detail: "invalid request: " + oneLine(err)}
+		resp = Response{Verdict: results.Error, Reason: results.ReasonError, Detail: "invalid request: " + oneLine(err)}
 	} else {
 		attemptCtx, cancel := context.WithTimeout(ctx, req.Timeout())
 		switch strings.ToLower(req.Protocol) {
@@ -72,15 +74,15 @@ func (p *Prober) Probe(ctx context.Context, req Request) Response {
 		case ProtocolUDP:
 			resp = p.udp(attemptCtx, req)
 		case ProtocolSCTP:
-			resp = Response{Verdict: VerdictError, Reason: ReasonUnsupported, Detail: "sctp not supported by this probe build"}
+			resp = Response{Verdict: results.Error, Reason: results.ReasonUnsupported, Detail: "sctp not supported by this probe build"}
 		case ProtocolDNS:
 			resp = p.dns(attemptCtx, req)
 		}
 		cancel()
 		// The caller gave up (SIGTERM, exec cancelled): whatever the attempt
 		// saw is not an observation of the network.
-		if ctx.Err() != nil && resp.Verdict != VerdictAllowed {
-			resp = Response{Verdict: VerdictError, Reason: ReasonError, Detail: "interrupted: " + ctx.Err().Error()}
+		if ctx.Err() != nil && resp.Verdict != results.Allowed {
+			resp = Response{Verdict: results.Error, Reason: results.ReasonError, Detail: "interrupted: " + ctx.Err().Error()}
 		}
 	}
 	resp.ID = req.ID
@@ -154,18 +156,18 @@ func readGreeting(conn net.Conn) (string, error) {
 func judgeAnswer(req Request, answer string, readErr error) Response {
 	switch {
 	case req.Identity == "":
-		return Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: answer}
+		return Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: answer}
 	case answer == req.Identity:
-		return Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: answer}
+		return Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: answer}
 	case answer != "":
-		return Response{Verdict: VerdictError, Reason: ReasonWrongIdentity, AnsweredBy: answer,
+		return Response{Verdict: results.Error, Reason: results.ReasonWrongIdentity, AnsweredBy: answer,
 			Detail: "expected " + req.Identity}
 	default:
 		detail := "connected, but the server sent no identity (expected " + req.Identity + ")"
 		if readErr != nil {
 			detail += ": " + oneLine(readErr)
 		}
-		return Response{Verdict: VerdictError, Reason: ReasonNoIdentity, Detail: detail}
+		return Response{Verdict: results.Error, Reason: results.ReasonNoIdentity, Detail: detail}
 	}
 }
 
@@ -207,20 +209,20 @@ func (p *Prober) udp(ctx context.Context, req Request) Response {
 func (p *Prober) dns(ctx context.Context, req Request) Response {
 	addrs, err := p.resolver().LookupHost(ctx, req.Host)
 	if err == nil {
-		return Response{Verdict: VerdictAllowed, Reason: ReasonResolved, Detail: strings.Join(addrs, ",")}
+		return Response{Verdict: results.Allowed, Reason: results.ReasonResolved, Detail: strings.Join(addrs, ",")}
 	}
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: oneLine(err)}
+		return Response{Verdict: results.Error, Reason: results.ReasonDNS, Detail: oneLine(err)}
 	case errors.As(err, &dnsErr) && (dnsErr.IsTimeout || dnsErr.IsTemporary):
-		return Response{Verdict: VerdictBlocked, Reason: ReasonTimeout, Detail: oneLine(err)}
+		return Response{Verdict: results.Blocked, Reason: results.ReasonTimeout, Detail: oneLine(err)}
 	case errors.As(err, &dnsErr):
-		return Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: oneLine(err)}
+		return Response{Verdict: results.Error, Reason: results.ReasonDNS, Detail: oneLine(err)}
 	case isTimeout(err):
-		return Response{Verdict: VerdictBlocked, Reason: ReasonTimeout, Detail: oneLine(err)}
+		return Response{Verdict: results.Blocked, Reason: results.ReasonTimeout, Detail: oneLine(err)}
 	default:
-		return Response{Verdict: VerdictError, Reason: ReasonError, Detail: oneLine(err)}
+		return Response{Verdict: results.Error, Reason: results.ReasonError, Detail: oneLine(err)}
 	}
 }
 
@@ -230,15 +232,15 @@ func dialFailure(err error) Response {
 	switch {
 	case errors.As(err, &dnsErr):
 		// Checked first: a DNS timeout is a broken name, not a blocked port.
-		return Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: oneLine(err)}
+		return Response{Verdict: results.Error, Reason: results.ReasonDNS, Detail: oneLine(err)}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return Response{Verdict: VerdictBlocked, Reason: ReasonRefused, Detail: oneLine(err)}
+		return Response{Verdict: results.Blocked, Reason: results.ReasonRefused, Detail: oneLine(err)}
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return Response{Verdict: VerdictBlocked, Reason: ReasonUnreachable, Detail: oneLine(err)}
+		return Response{Verdict: results.Blocked, Reason: results.ReasonUnreachable, Detail: oneLine(err)}
 	case isTimeout(err):
-		return Response{Verdict: VerdictBlocked, Reason: ReasonTimeout, Detail: oneLine(err)}
+		return Response{Verdict: results.Blocked, Reason: results.ReasonTimeout, Detail: oneLine(err)}
 	default:
-		return Response{Verdict: VerdictError, Reason: ReasonError, Detail: oneLine(err)}
+		return Response{Verdict: results.Error, Reason: results.ReasonError, Detail: oneLine(err)}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netverify/netverify/results"
 )
 
 func TestProbe(t *testing.T) {
@@ -35,21 +37,21 @@ func TestProbe(t *testing.T) {
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("tcp", serveTCP(t, "ns/a"), withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: "ns/a"},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a"},
 		},
 		{
 			name: "tcp protocol upper-case, as Kubernetes spells it",
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("TCP", serveTCP(t, "ns/a"), withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: "ns/a"},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a"},
 		},
 		{
 			name: "tcp another pod answers",
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("tcp", serveTCP(t, "ns/other"), withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonWrongIdentity, AnsweredBy: "ns/other", Detail: "expected ns/a"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonWrongIdentity, AnsweredBy: "ns/other", Detail: "expected ns/a"},
 		},
 		{
 			name: "tcp identity without newline, then close",
@@ -57,7 +59,7 @@ func TestProbe(t *testing.T) {
 				port := serveTCPWith(t, func(c net.Conn) { c.Write([]byte("ns/a")) })
 				return &Prober{}, makeReq("tcp", port, withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: "ns/a"},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a"},
 		},
 		{
 			name: "tcp server accepts and says nothing",
@@ -65,7 +67,7 @@ func TestProbe(t *testing.T) {
 				port := serveTCPWith(t, func(c net.Conn) { c.Read(make([]byte, 1)) })
 				return &Prober{}, makeReq("tcp", port, withIdentity("ns/a"), withTimeout(300))
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonNoIdentity, Detail: "expected ns/a"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonNoIdentity, Detail: "expected ns/a"},
 		},
 		{
 			name: "tcp server accepts and closes at once",
@@ -73,7 +75,7 @@ func TestProbe(t *testing.T) {
 				port := serveTCPWith(t, func(net.Conn) {})
 				return &Prober{}, makeReq("tcp", port, withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonNoIdentity},
+			want: Response{Verdict: results.Error, Reason: results.ReasonNoIdentity},
 		},
 		{
 			name: "tcp no identity asked, silent server: allowed after the grace, not the timeout",
@@ -81,7 +83,7 @@ func TestProbe(t *testing.T) {
 				port := serveTCPWith(t, func(c net.Conn) { c.Read(make([]byte, 1)) })
 				return &Prober{IdentityGrace: 50 * time.Millisecond}, makeReq("tcp", port, withTimeout(5000))
 			},
-			want:  Response{Verdict: VerdictAllowed, Reason: ReasonConnected},
+			want:  Response{Verdict: results.Allowed, Reason: results.ReasonConnected},
 			maxMs: 2000,
 		},
 		{
@@ -89,42 +91,42 @@ func TestProbe(t *testing.T) {
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("tcp", serveTCP(t, "ns/a"))
 			},
-			want: Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: "ns/a"},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a"},
 		},
 		{
 			name: "tcp closed port is refused",
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("tcp", closedPort(t, "tcp"), withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonRefused, Detail: "refused"},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonRefused, Detail: "refused"},
 		},
 		{
 			name: "tcp dial timeout",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{Dialer: blockingDialer}, makeReq("tcp", 80, withTimeout(100))
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonTimeout},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonTimeout},
 		},
 		{
 			name: "tcp ETIMEDOUT from the kernel",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{Dialer: failingDialer(opErr(syscall.ETIMEDOUT))}, makeReq("tcp", 80)
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonTimeout},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonTimeout},
 		},
 		{
 			name: "tcp no route to host",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{Dialer: failingDialer(opErr(syscall.EHOSTUNREACH))}, makeReq("tcp", 80)
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonUnreachable},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonUnreachable},
 		},
 		{
 			name: "tcp network unreachable",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{Dialer: failingDialer(opErr(syscall.ENETUNREACH))}, makeReq("tcp", 80)
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonUnreachable},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonUnreachable},
 		},
 		{
 			name: "tcp name does not resolve",
@@ -132,7 +134,7 @@ func TestProbe(t *testing.T) {
 				err := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "svc.invalid", IsNotFound: true}}
 				return &Prober{Dialer: failingDialer(err)}, makeReq("tcp", 80, withHost("svc.invalid"))
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: "svc.invalid"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonDNS, Detail: "svc.invalid"},
 		},
 		{
 			name: "tcp name lookup times out: a broken probe, not a block",
@@ -140,28 +142,28 @@ func TestProbe(t *testing.T) {
 				err := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "i/o timeout", Name: "svc", IsTimeout: true}}
 				return &Prober{Dialer: failingDialer(err)}, makeReq("tcp", 80, withHost("svc"))
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonDNS},
+			want: Response{Verdict: results.Error, Reason: results.ReasonDNS},
 		},
 		{
 			name: "tcp other errno",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{Dialer: failingDialer(opErr(syscall.EADDRNOTAVAIL))}, makeReq("tcp", 80)
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonError, Detail: "cannot assign requested address"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonError, Detail: "cannot assign requested address"},
 		},
 		{
 			name: "udp identity reply",
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("udp", serveUDP(t, "ns/a"), withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: "ns/a"},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a"},
 		},
 		{
 			name: "udp another pod answers",
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("udp", serveUDP(t, "ns/other"), withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonWrongIdentity, AnsweredBy: "ns/other"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonWrongIdentity, AnsweredBy: "ns/other"},
 		},
 		{
 			name: "udp first datagrams lost, a resend is answered",
@@ -174,7 +176,7 @@ func TestProbe(t *testing.T) {
 				})
 				return &Prober{UDPSends: 4}, makeReq("udp", port, withIdentity("ns/a"), withTimeout(800))
 			},
-			want: Response{Verdict: VerdictAllowed, Reason: ReasonConnected, AnsweredBy: "ns/a"},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a"},
 		},
 		{
 			name: "udp no reply times out",
@@ -182,28 +184,28 @@ func TestProbe(t *testing.T) {
 				port := serveUDPWith(t, func(int) string { return "" })
 				return &Prober{}, makeReq("udp", port, withIdentity("ns/a"), withTimeout(300))
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonTimeout},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonTimeout},
 		},
 		{
 			name: "udp closed port is refused (ICMP port unreachable)",
 			setup: func(t *testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("udp", closedPort(t, "udp"), withIdentity("ns/a"))
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonRefused},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonRefused},
 		},
 		{
 			name: "sctp is unsupported",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{}, makeReq("sctp", 132)
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonUnsupported, Detail: "sctp not supported"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonUnsupported, Detail: "sctp not supported"},
 		},
 		{
 			name: "dns localhost resolves from /etc/hosts",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{Resolver: filesOnlyResolver()}, makeReq("dns", 0, withHost("localhost"))
 			},
-			want: Response{Verdict: VerdictAllowed, Reason: ReasonResolved, Detail: "127.0.0.1"},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonResolved, Detail: "127.0.0.1"},
 		},
 		{
 			name: "dns NXDOMAIN is a broken probe",
@@ -213,7 +215,7 @@ func TestProbe(t *testing.T) {
 				})
 				return &Prober{Resolver: r}, makeReq("dns", 0, withHost("name.invalid"))
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonDNS, Detail: "name.invalid"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonDNS, Detail: "name.invalid"},
 		},
 		{
 			name: "dns server unanswering is blocked",
@@ -223,7 +225,7 @@ func TestProbe(t *testing.T) {
 				})
 				return &Prober{Resolver: r}, makeReq("dns", 0, withHost("kubernetes.default"))
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonTimeout},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonTimeout},
 		},
 		{
 			name: "dns lookup outlives the timeout",
@@ -234,14 +236,14 @@ func TestProbe(t *testing.T) {
 				})
 				return &Prober{Resolver: r}, makeReq("dns", 0, withHost("kubernetes.default"), withTimeout(50))
 			},
-			want: Response{Verdict: VerdictBlocked, Reason: ReasonTimeout},
+			want: Response{Verdict: results.Blocked, Reason: results.ReasonTimeout},
 		},
 		{
 			name: "invalid request",
 			setup: func(*testing.T) (*Prober, Request) {
 				return &Prober{}, Request{ID: "r", Protocol: "icmp", Port: 70000}
 			},
-			want: Response{Verdict: VerdictError, Reason: ReasonError, Detail: "invalid request"},
+			want: Response{Verdict: results.Error, Reason: results.ReasonError, Detail: "invalid request"},
 		},
 	}
 	for _, tt := range tests {
@@ -268,7 +270,7 @@ func TestProbeInterruptedIsErrorNotBlocked(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	got := (&Prober{}).Probe(ctx, makeReq("udp", port, withTimeout(5000)))
-	if got.Verdict != VerdictError || !strings.Contains(got.Detail, "interrupted") {
+	if got.Verdict != results.Error || !strings.Contains(got.Detail, "interrupted") {
 		t.Errorf("interrupted probe = %+v, want error (interrupted)", got)
 	}
 	if got.Ms > 1000 {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/netverify/netverify/results"
 )
 
 // Request is one connection attempt, run by the probe program inside a
@@ -29,12 +31,16 @@ type Request struct {
 // Response is the probe program's answer for one Request: one JSON line.
 type Response struct {
 	ID string `json:"id"`
-	// Verdict is "allowed", "blocked" or "error".
-	Verdict string `json:"verdict"`
-	// Reason is one of: connected, resolved, timeout, refused, unreachable,
-	// dns, wrong-identity, no-identity, unsupported, error; and, set by the
-	// caller side only, exec and no-output. See the Reason constants.
-	Reason string `json:"reason"`
+	// Verdict is results.Allowed, results.Blocked or results.Error
+	// ("allowed", "blocked", "error" on the wire). Error means the probe
+	// could not tell — DNS failed, the wrong pod answered, the exec broke —
+	// and is never to be read as blocked.
+	Verdict results.Verdict `json:"verdict"`
+	// Reason is one of results' Reason values: the probe program sets
+	// connected, resolved, timeout, refused, unreachable, dns,
+	// wrong-identity, no-identity, unsupported or error; the caller side
+	// adds exec and no-output.
+	Reason results.Reason `json:"reason"`
 	// AnsweredBy is the identity the server sent, if any.
 	AnsweredBy string `json:"answeredBy,omitempty"`
 	// Detail is free text (an error message, resolved addresses…).
@@ -42,35 +48,6 @@ type Response struct {
 	// Ms is how long the attempt took.
 	Ms int64 `json:"ms"`
 }
-
-// Verdicts, the values of Response.Verdict.
-const (
-	// VerdictAllowed: the target answered (with the requested identity).
-	VerdictAllowed = "allowed"
-	// VerdictBlocked: the attempt timed out, was refused or found no route.
-	VerdictBlocked = "blocked"
-	// VerdictError: the probe could not tell — DNS failed, the wrong pod
-	// answered, the exec broke… Never to be read as "blocked".
-	VerdictError = "error"
-)
-
-// Reasons, the values of Response.Reason.
-const (
-	ReasonConnected     = "connected"
-	ReasonResolved      = "resolved"
-	ReasonTimeout       = "timeout"
-	ReasonRefused       = "refused"
-	ReasonUnreachable   = "unreachable"
-	ReasonDNS           = "dns"
-	ReasonWrongIdentity = "wrong-identity"
-	ReasonNoIdentity    = "no-identity"
-	ReasonUnsupported   = "unsupported"
-	ReasonError         = "error"
-	// ReasonExec and ReasonNoOutput are set by the caller side
-	// (ParseBatchOutput, ParseAgnhostConnect), never by the probe program.
-	ReasonExec     = "exec"
-	ReasonNoOutput = "no-output"
-)
 
 // Protocols, the values of Request.Protocol. The probe program also accepts
 // them upper-case ("TCP", as Kubernetes spells them).

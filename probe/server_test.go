@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/netverify/netverify/results"
 )
 
 func TestParseEndpoints(t *testing.T) {
@@ -94,7 +96,7 @@ func TestServerServesAndStops(t *testing.T) {
 	log.waitFor(t, "sctp unsupported, port 132 not served")
 	log.waitFor(t, `serving identity "ns/a"`)
 	for _, req := range []Request{makeReq("tcp", tcp, withIdentity("ns/a")), makeReq("udp", udp, withIdentity("ns/a"))} {
-		if got := (&Prober{}).Probe(context.Background(), req); got.Verdict != VerdictAllowed {
+		if got := (&Prober{}).Probe(context.Background(), req); got.Verdict != results.Allowed {
 			t.Errorf("Probe(%s) = %+v, want allowed", req, got)
 		}
 	}
@@ -108,7 +110,7 @@ func TestServerServesAndStops(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Run did not return within 2s of cancel")
 	}
-	if got := (&Prober{}).Probe(context.Background(), makeReq("tcp", tcp)); got.Verdict != VerdictBlocked {
+	if got := (&Prober{}).Probe(context.Background(), makeReq("tcp", tcp)); got.Verdict != results.Blocked {
 		t.Errorf("after stop, Probe = %+v, want blocked (port closed)", got)
 	}
 }
@@ -125,7 +127,7 @@ func TestServerBindFailureNamesThePort(t *testing.T) {
 		t.Fatalf("Run with a busy port = %v, want it to name tcp port %d", err, busyPort)
 	}
 	// The endpoint that did bind was released.
-	if got := (&Prober{}).Probe(context.Background(), makeReq("udp", free, withTimeout(300))); got.Verdict == VerdictAllowed {
+	if got := (&Prober{}).Probe(context.Background(), makeReq("udp", free, withTimeout(300))); got.Verdict == results.Allowed {
 		t.Errorf("udp port %d still served after a failed start: %+v", free, got)
 	}
 }

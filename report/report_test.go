@@ -27,7 +27,7 @@ func makeResult(scenario, from, to string, tweaks ...func(*results.Result)) resu
 		Expected:  results.Allowed,
 		Observed:  results.Allowed,
 		Status:    results.Pass,
-		Reason:    results.ReasonConnected,
+		Reason:    string(results.ReasonConnected),
 		Match:     true,
 		Attempts:  1,
 		LatencyMs: 12,
@@ -59,7 +59,7 @@ func fixtureReport() *results.Report {
 			r.Port = "5432"
 			r.Observed = results.Error
 			r.Status = results.StatusError
-			r.Reason = results.ReasonDNS + ": lookup postgres.data.svc: no such host"
+			r.Reason = string(results.ReasonDNS) + ": lookup postgres.data.svc: no such host"
 			r.Match = false
 			r.Attempts = 2
 			r.LatencyMs = 540
@@ -70,7 +70,7 @@ func fixtureReport() *results.Report {
 			r.Expected = results.Blocked
 			r.Observed = results.Blocked
 			r.Status = results.Inconclusive
-			r.Reason = results.ReasonControlFailed
+			r.Reason = string(results.ReasonControlFailed)
 			r.Match = false
 			r.Attempts = 4
 			r.LatencyMs = 8000
@@ -81,7 +81,7 @@ func fixtureReport() *results.Report {
 			r.Protocol = "SCTP"
 			r.Observed = results.None
 			r.Status = results.Skipped
-			r.Reason = results.ReasonUnsupported + ": SCTP | not enabled"
+			r.Reason = string(results.ReasonUnsupported) + ": SCTP | not enabled"
 			r.Match = false
 			r.Attempts = 0
 			r.LatencyMs = 0
@@ -91,7 +91,7 @@ func fixtureReport() *results.Report {
 			r.Port = "10250"
 			r.Observed = results.Blocked
 			r.Status = results.ImplementationDefined
-			r.Reason = results.ReasonTimeout
+			r.Reason = string(results.ReasonTimeout)
 			r.Match = false
 			r.Attempts = 1
 			r.LatencyMs = 2001
@@ -100,7 +100,7 @@ func fixtureReport() *results.Report {
 			r.Port = "8081"
 			r.Expected = results.Blocked
 			r.Observed = results.Blocked
-			r.Reason = results.ReasonRefused
+			r.Reason = string(results.ReasonRefused)
 			r.LatencyMs = 3
 		}),
 	}

@@ -27,21 +27,31 @@ const (
 	ImplementationDefined Status = "implementation-defined"
 )
 
-// Reasons carried by verdicts. Free text may follow after ": ".
+// Reason says why an attempt ended the way it did. It is the one reason
+// vocabulary of netverify: the probe program writes these values on the wire
+// (probe.Response.Reason) and results carry them (Result.Reason starts with
+// one; free text may follow after ": ").
+type Reason string
+
+// Reasons. The probe program sets those up to ReasonError; the caller side
+// (the orchestrator, reading exec output) sets the others.
 const (
-	ReasonConnected     = "connected"
-	ReasonTimeout       = "timeout"
-	ReasonRefused       = "refused"
-	ReasonDNS           = "dns"
-	ReasonWrongIdentity = "wrong-identity"
-	ReasonNoIdentity    = "no-identity"
-	ReasonExec          = "exec"
-	ReasonNoOutput      = "no-output"
-	ReasonPodGone       = "pod-gone"
-	ReasonUnreachable   = "unreachable"
-	ReasonResolved      = "resolved"
-	ReasonUnsupported   = "unsupported"
-	ReasonControlFailed = "target unreachable without policy"
+	ReasonConnected     Reason = "connected"      // allowed: a connection or an answer
+	ReasonResolved      Reason = "resolved"       // allowed: a DNS lookup answered
+	ReasonTimeout       Reason = "timeout"        // blocked: no answer in time
+	ReasonRefused       Reason = "refused"        // blocked: connection refused (RST or ICMP)
+	ReasonUnreachable   Reason = "unreachable"    // blocked: no route, host or network unreachable
+	ReasonDNS           Reason = "dns"            // error: the name did not resolve
+	ReasonWrongIdentity Reason = "wrong-identity" // error: another server answered
+	ReasonNoIdentity    Reason = "no-identity"    // error: the server sent no identity
+	ReasonUnsupported   Reason = "unsupported"    // error: the probe cannot do this (e.g. SCTP without kernel support)
+	ReasonError         Reason = "error"          // error: anything else that broke
+
+	ReasonExec     Reason = "exec"      // error: the exec failed or the program exited non-zero
+	ReasonNoOutput Reason = "no-output" // error: the program printed no line for the probe
+	ReasonPodGone  Reason = "pod-gone"  // error: the source pod disappeared
+	// ReasonControlFailed: the target did not answer even without policy.
+	ReasonControlFailed Reason = "target unreachable without policy"
 )
 
 // Result is the outcome of one expectation.

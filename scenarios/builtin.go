@@ -13,8 +13,8 @@ import (
 //go:embed builtin/*.yaml
 var builtinFS embed.FS
 
-// Builtin loads the built-in suite. Each scenario's Source is
-// "builtin:FILE". The suite is checked by the package's tests, so an error
+// Builtin loads the built-in suite. Each scenario has Builtin set and the
+// Source "builtin:FILE". The suite is checked by the package's tests, so an error
 // means a broken build.
 func Builtin() ([]*Scenario, error) {
 	files, err := fs.Glob(builtinFS, "builtin/*.yaml") // sorted
@@ -29,7 +29,11 @@ func Builtin() ([]*Scenario, error) {
 		}
 		inputs[i] = input{source: "builtin:" + path.Base(f), data: data}
 	}
-	return load(inputs)
+	scs, err := load(inputs)
+	for _, sc := range scs {
+		sc.Builtin = true
+	}
+	return scs, err
 }
 
 // BuiltinNames returns the names of the built-in scenarios, sorted.

@@ -30,6 +30,9 @@ func TestLoadValid(t *testing.T) {
 				if s.Source != file {
 					t.Errorf("Source = %q, want %q", s.Source, file)
 				}
+				if s.Builtin {
+					t.Errorf("scenario %q from a file has Builtin set", s.Metadata.Name)
+				}
 			}
 		})
 	}
@@ -271,6 +274,9 @@ func TestBuiltin(t *testing.T) {
 	for i, s := range got {
 		if s.Metadata.Name != names[i] || s.Source != "builtin:"+names[i]+".yaml" {
 			t.Errorf("scenario %q from %q; want each file named after its scenario", s.Metadata.Name, s.Source)
+		}
+		if !s.Builtin {
+			t.Errorf("scenario %q: Builtin not set", s.Metadata.Name)
 		}
 	}
 	want := []string{"allow-dns", "backend-database", "cross-namespace-monitoring", "default-deny",

@@ -22,6 +22,11 @@ type Scenario struct {
 	// Source is where the scenario was loaded from (a path, "-" for stdin,
 	// or "builtin:NAME"); set by the loader, never read from YAML.
 	Source string `json:"-"`
+	// Builtin marks a scenario of the built-in suite (set by Builtin, never
+	// read from YAML). Where the outside target of one of its checks does
+	// not exist on a cluster (no metadata service on kind), the check is
+	// skipped rather than inconclusive.
+	Builtin bool `json:"-"`
 }
 
 // Metadata names a scenario.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/netverify/netverify/probe"
+	"github.com/netverify/netverify/results"
 )
 
 // buildProbe builds the program as the image does: static, stripped.
@@ -122,7 +123,10 @@ func TestBinaryEndToEnd(t *testing.T) {
 	closed := freePort(t, "tcp")
 
 	t.Run("batch", func(t *testing.T) {
-		type want struct{ verdict, reason string }
+		type want struct {
+			verdict results.Verdict
+			reason  results.Reason
+		}
 		var reqs []probe.Request
 		wants := map[string]want{}
 		add := func(r probe.Request, w want) {

@@ -1,0 +1,82 @@
+package orchestrator
+
+// The compare phase: one results.Result per probe, from its outcome.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/netverify/netverify/probe"
+	"github.com/netverify/netverify/results"
+)
+
+// compare turns a probe's outcome into its result.
+func compare(s *probeState) results.Result {
+	e := s.Expectation
+	res := results.Result{
+		Scenario: s.Scenario, Name: e.Name, From: e.From, To: e.To,
+		Port: portLabel(s), Protocol: strings.ToUpper(s.Protocol),
+		Expected: results.Blocked, Attempts: s.attempts, Repro: s.repro,
+	}
+	if e.IsAllowed() {
+		res.Expected = results.Allowed
+	}
+	switch o := s.outcome.(type) {
+	case Skipped:
+		res.Observed, res.Status, res.Reason, res.Repro = results.None, results.Skipped, o.Why, ""
+	case Inconclusive:
+		res.Observed, res.Status, res.Reason = results.None, results.Inconclusive, o.Why
+	case Broke:
+		res.Observed, res.Status, res.AnsweredBy = results.Error, results.StatusError, o.Response.AnsweredBy
+		res.Reason = string(o.Response.Reason) + ": "
+		if o.During != "" {
+			res.Reason += o.During + " broke: "
+		}
+		res.Reason += o.Response.Detail
+	case Settled:
+		observed(&res, s, o.Response)
+		if res.Status == results.Pass {
+			res.LatencyMs = o.Latency.Milliseconds()
+		}
+	case Unsettled:
+		observed(&res, s, o.Response)
+	default: // Pending: the run ended before the probe did
+		res.Observed, res.Status, res.Reason = results.Error, results.StatusError, fmt.Sprintf("%s: never probed", results.ReasonError)
+	}
+	return res
+}
+
+// observed compares an observation with the expectation.
+func observed(res *results.Result, s *probeState, resp probe.Response) {
+	res.Reason, res.AnsweredBy = string(resp.Reason), resp.AnsweredBy
+	if resp.Detail != "" && resp.Verdict == results.Error {
+		res.Reason += ": " + resp.Detail
+	}
+	switch resp.Verdict {
+	case results.Allowed, results.Blocked:
+		res.Observed = resp.Verdict
+	default:
+		res.Observed = results.Error
+	}
+	switch {
+	case s.Expectation.ImplementationDefined != "" && res.Observed != results.Error:
+		res.Status = results.ImplementationDefined
+		res.Reason += "; implementation-defined: " + s.Expectation.ImplementationDefined
+	case res.Observed == results.Error:
+		res.Status = results.StatusError
+	case res.Observed == res.Expected:
+		res.Status, res.Match = results.Pass, true
+	default:
+		res.Status = results.Fail
+	}
+}
+
+func portLabel(s *probeState) string {
+	if s.Protocol == probe.ProtocolDNS {
+		return "53"
+	}
+	if s.Expectation.Port != "" && s.Expectation.Port != fmt.Sprint(s.Port) {
+		return fmt.Sprintf("%d (%s)", s.Port, s.Expectation.Port)
+	}
+	return fmt.Sprint(s.Port)
+}

@@ -1,0 +1,252 @@
+package orchestrator
+
+// The create, wait and clean-up phases: everything the run puts in the
+// cluster, and its removal.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+)
+
+// createNamespaces creates the plan's namespaces, recording each one
+// created for the clean-up phase, then copies the image pull secrets into
+// them.
+func (x *run) createNamespaces(ctx context.Context, plan *Plan) error {
+	x.progress("run %s: creating %d namespaces, %d pods, %d services", x.o.RunID, len(plan.Namespaces), len(plan.Pods), len(plan.Services))
+	for _, ns := range plan.Namespaces {
+		ns = ns.DeepCopy()
+		ns.Annotations = map[string]string{AnnotationHeartbeat: time.Now().UTC().Format(time.RFC3339)}
+		if _, err := x.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			return &InfraError{fmt.Errorf("creating namespace %s: %w", ns.Name, err)}
+		}
+		x.created = append(x.created, ns.Name)
+	}
+	return x.copyPullSecrets(ctx, x.created)
+}
+
+// cleanUp deletes the run's namespaces (and so everything in them) and
+// waits until they are gone, with its own deadline even when ctx was
+// cancelled. It also deletes what the server created for a request whose
+// answer was lost (cancelled mid-create), found by the run's label. With
+// Keep it only says how to remove them.
+func (x *run) cleanUp(ctx context.Context) error {
+	if x.o.Keep {
+		fmt.Fprintf(x.o.Log, "--keep: leaving the run's namespaces; remove them with: kubectl delete namespace -l %s\n", RunSelector(x.o.RunID))
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
+	defer cancel()
+	names := slices.Clone(x.created)
+	if list, err := x.client.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: RunSelector(x.o.RunID)}); err == nil {
+		for _, ns := range list.Items {
+			if !slices.Contains(names, ns.Name) {
+				names = append(names, ns.Name)
+			}
+		}
+	}
+	if err := DeleteNamespaces(cctx, x.client, names, true); err != nil {
+		fmt.Fprintf(x.o.Log, "cleanup of run %s incomplete: %v (run `netverify cleanup`)\n", x.o.RunID, err)
+		return &InfraError{fmt.Errorf("cleanup: %w", err)}
+	}
+	return nil
+}
+
+// heartbeat refreshes the run's heartbeat annotation so `netverify cleanup`
+// can tell a live run from a killed one.
+func (x *run) heartbeat(ctx context.Context, namespaces []string) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AnnotationHeartbeat, time.Now().UTC().Format(time.RFC3339))
+			for _, ns := range namespaces {
+				_, _ = x.client.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+			}
+		}
+	}
+}
+
+// copyPullSecrets copies each --image-pull-secret (namespace/name) into the
+// run's fresh namespaces, so probe pods can pull from a private registry.
+func (x *run) copyPullSecrets(ctx context.Context, namespaces []string) error {
+	for _, ref := range x.o.Placement.ImagePullSecrets {
+		srcNS, name, ok := strings.Cut(ref, "/")
+		if !ok {
+			continue // a bare name: the user provides the secret some other way
+		}
+		sec, err := x.client.CoreV1().Secrets(srcNS).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return &InfraError{fmt.Errorf("reading image pull secret %s: %w", ref, err)}
+		}
+		for _, ns := range namespaces {
+			cp := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{LabelManagedBy: ManagedBy, LabelRunID: x.o.RunID}},
+				Type:       sec.Type, Data: sec.Data,
+			}
+			if _, err := x.client.CoreV1().Secrets(ns).Create(ctx, cp, metav1.CreateOptions{}); err != nil {
+				return &InfraError{fmt.Errorf("copying image pull secret %s into %s: %w", ref, ns, err)}
+			}
+		}
+	}
+	return nil
+}
+
+func (x *run) createObjects(ctx context.Context, plan *Plan) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, pp := range plan.Pods {
+		g.Go(func() error {
+			if _, err := x.client.CoreV1().Pods(pp.Pod.Namespace).Create(gctx, pp.Pod, metav1.CreateOptions{}); err != nil {
+				return &InfraError{fmt.Errorf("creating pod %s/%s: %w", pp.Pod.Namespace, pp.Pod.Name, err)}
+			}
+			return nil
+		})
+	}
+	for _, svc := range plan.Services {
+		g.Go(func() error {
+			created, err := x.client.CoreV1().Services(svc.Namespace).Create(gctx, svc, metav1.CreateOptions{})
+			if err != nil {
+				return &InfraError{fmt.Errorf("creating service %s/%s: %w", svc.Namespace, svc.Name, err)}
+			}
+			svc.Spec.ClusterIP = created.Spec.ClusterIP
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// waitReady polls the run's pods until all are Ready, then records their IPs.
+func (x *run) waitReady(ctx context.Context, plan *Plan) error {
+	deadline := x.clock.Now().Add(x.o.ReadyTimeout)
+	byNS := map[string][]*PlannedPod{}
+	for _, pp := range plan.Pods {
+		byNS[pp.Pod.Namespace] = append(byNS[pp.Pod.Namespace], pp)
+	}
+	x.progress("waiting for %d pods to be Ready", len(plan.Pods))
+	for {
+		notReady := []*corev1.Pod{}
+		for ns, pps := range byNS {
+			list, err := x.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: RunSelector(plan.RunID)})
+			if err != nil {
+				return &InfraError{fmt.Errorf("listing pods in %s: %w", ns, err)}
+			}
+			got := map[string]*corev1.Pod{}
+			for i := range list.Items {
+				got[list.Items[i].Name] = &list.Items[i]
+			}
+			for _, pp := range pps {
+				p := got[pp.Pod.Name]
+				if p == nil || !podReady(p) || p.Status.PodIP == "" {
+					if p == nil {
+						p = pp.Pod
+					}
+					notReady = append(notReady, p)
+					continue
+				}
+				pp.IP = p.Status.PodIP
+			}
+		}
+		if len(notReady) == 0 {
+			return nil
+		}
+		if x.clock.Now().After(deadline) {
+			return &InfraError{x.notReadyError(ctx, notReady)}
+		}
+		if err := sleep(ctx, x.clock, 250*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// notReadyError names the pods that did not come up, why, and their events.
+func (x *run) notReadyError(ctx context.Context, pods []*corev1.Pod) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d probe pod(s) not Ready after %s:", len(pods), x.o.ReadyTimeout)
+	for i, p := range pods {
+		if i == 5 {
+			fmt.Fprintf(&b, "\n  … and %d more", len(pods)-5)
+			break
+		}
+		fmt.Fprintf(&b, "\n  pod %s/%s: phase %s", p.Namespace, p.Name, orDash(string(p.Status.Phase)))
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil {
+				fmt.Fprintf(&b, ", container %s waiting: %s %s", cs.Name, w.Reason, w.Message)
+			}
+			if t := cs.State.Terminated; t != nil {
+				fmt.Fprintf(&b, ", container %s terminated: %s (exit %d) %s", cs.Name, t.Reason, t.ExitCode, t.Message)
+			}
+		}
+		evs, err := x.client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + p.Name})
+		if err == nil {
+			for _, e := range evs.Items {
+				fmt.Fprintf(&b, "\n    event %s %s: %s", e.Type, e.Reason, e.Message)
+			}
+		}
+	}
+	b.WriteString("\nCheck that the probe image can be pulled there (--image-probe, --image-pull-secret), that the pods can be scheduled (--node-selector, --toleration), or allow more time (--ready-timeout).")
+	return errors.New(b.String())
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// DeleteNamespaces deletes namespaces and, when wait is set, waits until they
+// are gone (or ctx ends).
+func DeleteNamespaces(ctx context.Context, c kubernetes.Interface, names []string, wait bool) error {
+	var errs []error
+	for _, n := range names {
+		err := c.CoreV1().Namespaces().Delete(ctx, n, metav1.DeleteOptions{PropagationPolicy: ptrTo(metav1.DeletePropagationBackground)})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting namespace %s: %w", n, err))
+		}
+	}
+	if !wait || len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, n := range names {
+		for {
+			_, err := c.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("namespace %s still terminating: %w", n, ctx.Err())
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,288 @@
+package orchestrator
+
+// The probe phase: rounds of probes until each one settles or its budget
+// runs out, one exec per source pod per round in batch mode.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netverify/netverify/probe"
+	"github.com/netverify/netverify/results"
+	"golang.org/x/sync/errgroup"
+)
+
+// probe runs the Pending probes, with the scenarios' policies applied, until
+// each settles or the match budget runs out.
+func (x *run) probe(ctx context.Context, states []*probeState) error {
+	var pending []*probeState
+	for _, s := range states {
+		if s.pending() {
+			pending = append(pending, s)
+		}
+	}
+	return x.rounds(ctx, pending, x.o.MatchBudget, newMatchRule(states))
+}
+
+// settleRule decides, after each attempt, what a probe's outcome is.
+type settleRule interface {
+	// newRound is called before each round.
+	newRound()
+	// settle returns the probe's outcome after its latest attempt (s.last,
+	// with s.attempts and s.streak updated): Pending to try it again.
+	settle(s *probeState) Outcome
+}
+
+// matchRule settles a probe once its observation matches its expectation,
+// with the scenario's policies in effect.
+//
+// A scenario's allowed (and implementation-defined) expectations settle only
+// once one of its blocked expectations was seen blocked in an earlier round:
+// proof that its policies are in effect. A scenario that has blocked
+// expectations none of which can show that (all skipped, inconclusive or
+// broken) has its allowed ones probed until the budget ends: the last
+// observation stands. A scenario without blocked expectations has no such
+// proof to wait for.
+type matchRule struct {
+	gated          map[string]bool // scenarios with a blocked expectation
+	enforced       map[string]bool // scenarios seen enforcing, so far
+	enforcedBefore map[string]bool // … before the current round
+}
+
+func newMatchRule(states []*probeState) *matchRule {
+	m := &matchRule{gated: map[string]bool{}, enforced: map[string]bool{}}
+	for _, s := range states {
+		if !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == "" {
+			m.gated[s.Scenario] = true
+		}
+	}
+	return m
+}
+
+func (m *matchRule) newRound() {
+	m.enforcedBefore = map[string]bool{}
+	for k, v := range m.enforced {
+		m.enforcedBefore[k] = v
+	}
+}
+
+func (m *matchRule) settle(s *probeState) Outcome {
+	inEffect := m.enforcedBefore[s.Scenario] || !m.gated[s.Scenario]
+	v := s.last.Verdict
+	switch {
+	case s.streak.n >= errorAttempts:
+		return Broke{Response: s.last} // broke the same way every time
+	case v == results.Error && s.last.Reason == results.ReasonUnsupported:
+		return Skipped{Why: unsupportedWhy(s.last)}
+	case s.Expectation.ImplementationDefined != "":
+		if inEffect {
+			return Settled{Response: s.last} // nothing to match: one observation in effect
+		}
+	case !s.Expectation.IsAllowed() && v == results.Blocked:
+		m.enforced[s.Scenario] = true
+		return Settled{Response: s.last}
+	case s.Expectation.IsAllowed() && v == results.Allowed && inEffect:
+		return Settled{Response: s.last}
+	}
+	return Pending{}
+}
+
+// rounds probes states until each settles by rule or budget runs out;
+// those still Pending then are Unsettled, their last observation standing.
+// Rounds are paced: one that came back at once is not re-run before
+// RetryInterval has passed.
+func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Duration, rule settleRule) error {
+	begin := x.clock.Now()
+	deadline := begin.Add(budget)
+	pending := states
+	for len(pending) > 0 {
+		roundStart := x.clock.Now()
+		rule.newRound()
+		if err := x.round(ctx, pending); err != nil {
+			return err
+		}
+		now := x.clock.Now()
+		var next []*probeState
+		for _, s := range pending {
+			s.attempts++
+			s.streak.add(s.last)
+			s.outcome = rule.settle(s)
+			if st, ok := s.outcome.(Settled); ok {
+				st.Latency = now.Sub(begin)
+				s.outcome = st
+			}
+			if s.pending() {
+				next = append(next, s)
+			}
+		}
+		pending = next
+		x.progress("probes: %d/%d final", len(states)-len(pending), len(states))
+		if len(pending) == 0 || now.After(deadline) {
+			break
+		}
+		if err := sleep(ctx, x.clock, x.o.RetryInterval-x.clock.Now().Sub(roundStart)); err != nil {
+			return err
+		}
+	}
+	for _, s := range pending {
+		s.outcome = Unsettled{Response: s.last, Budget: budget}
+	}
+	return nil
+}
+
+// round runs one attempt of every given probe, grouped by source pod, and
+// records each response in its probe's last.
+func (x *run) round(ctx context.Context, states []*probeState) error {
+	bySource := map[*PlannedPod][]*probeState{}
+	var order []*PlannedPod
+	for _, s := range states {
+		if _, ok := bySource[s.Source]; !ok {
+			order = append(order, s.Source)
+		}
+		bySource[s.Source] = append(bySource[s.Source], s)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].Logical < order[j].Logical })
+	checkIdentity := x.o.Mode != ModeAgnhost // agnhost reads no answer
+	var mu sync.Mutex
+	calls := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(x.o.Concurrency)
+	for _, src := range order {
+		group := bySource[src]
+		if x.o.Mode == ModePerProbe || x.o.Mode == ModeAgnhost {
+			for _, s := range group {
+				g.Go(func() error {
+					resp := x.execOne(gctx, src, s)
+					mu.Lock()
+					defer mu.Unlock()
+					calls++
+					s.last = s.observe(resp, checkIdentity)
+					return nil
+				})
+			}
+			continue
+		}
+		reqs := make([]probe.Request, len(group))
+		for i, s := range group {
+			reqs[i] = s.req
+		}
+		for _, chunk := range probe.ChunkRequests(reqs, 0) {
+			g.Go(func() error {
+				resps := x.execBatch(gctx, src, chunk)
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				for _, s := range group {
+					if resp, ok := resps[s.req.ID]; ok {
+						s.last = s.observe(resp, checkIdentity)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x.stats.Rounds++
+	x.stats.ExecCalls += calls
+	x.stats.MaxExecRound = max(x.stats.MaxExecRound, calls)
+	return nil
+}
+
+// observe applies the Service identity check to a response: an allowed
+// probe of a Service must have been answered by one of its backends.
+func (s *probeState) observe(resp probe.Response, checkIdentity bool) probe.Response {
+	if s.TargetService == nil || resp.Verdict != results.Allowed || !checkIdentity || slices.Contains(s.Backends, resp.AnsweredBy) {
+		return resp
+	}
+	resp.Verdict, resp.Reason = results.Error, results.ReasonWrongIdentity
+	if resp.AnsweredBy == "" {
+		resp.Reason = results.ReasonNoIdentity
+	}
+	resp.Detail = fmt.Sprintf("answered by %q, want one of %v", resp.AnsweredBy, s.Backends)
+	return resp
+}
+
+// execRetry runs argv in src, retrying transport failures (never a command
+// that ran) a few times before giving up.
+func (x *run) execRetry(ctx context.Context, src *PlannedPod, argv []string) (ExecResult, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err := sleep(ctx, x.clock, time.Duration(attempt)*300*time.Millisecond); err != nil {
+			return ExecResult{}, err
+		}
+		res, err := x.exec.Exec(ctx, src.Pod.Namespace, src.Pod.Name, ProbeContainer, argv)
+		if err == nil {
+			return res, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return ExecResult{}, lastErr
+}
+
+// execBatch runs one batch in src and returns a response per request; an
+// exec that failed, or output that is not the probe program's, makes every
+// request's response an exec error.
+func (x *run) execBatch(ctx context.Context, src *PlannedPod, reqs []probe.Request) map[string]probe.Response {
+	out := map[string]probe.Response{}
+	res, err := x.execRetry(ctx, src, probe.BatchCommand(ProbeBinary, reqs))
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("probe program exited %d: %s", res.ExitCode, firstLine(res.Stderr))
+	}
+	if err == nil {
+		if parsed, perr := probe.ParseBatchOutput(res.Stdout, reqs); perr != nil {
+			err = perr
+		} else {
+			out = parsed
+		}
+	}
+	if err != nil {
+		for _, q := range reqs {
+			out[q.ID] = execError(q.ID, err)
+		}
+	}
+	return out
+}
+
+// execOne runs one probe in src (per-probe and agnhost modes).
+func (x *run) execOne(ctx context.Context, src *PlannedPod, s *probeState) probe.Response {
+	if x.o.Mode == ModeAgnhost {
+		res, err := x.execRetry(ctx, src, probe.AgnhostConnectCommand(s.req))
+		resp := probe.ParseAgnhostConnect(res.ExitCode, string(res.Stderr), err)
+		resp.ID = s.req.ID
+		return resp
+	}
+	res, err := x.execRetry(ctx, src, probe.ConnectCommand(ProbeBinary, s.req))
+	if err == nil {
+		out, perr := probe.ParseBatchOutput(res.Stdout, []probe.Request{s.req})
+		if perr == nil {
+			return out[s.req.ID]
+		}
+		err = perr
+	}
+	return execError(s.req.ID, err)
+}
+
+func execError(id string, err error) probe.Response {
+	return probe.Response{ID: id, Verdict: results.Error, Reason: results.ReasonExec, Detail: err.Error()}
+}
+
+func firstLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
