@@ -48,7 +48,7 @@ func compare(s *probeState) results.Result {
 
 // observed compares an observation with the expectation.
 func observed(res *results.Result, s *probeState, resp probe.Response) {
-	res.Reason, res.AnsweredBy = string(resp.Reason), resp.AnsweredBy
+	res.Reason, res.AnsweredBy, res.DecidedBy = string(resp.Reason), resp.AnsweredBy, resp.DecidedBy
 	if resp.Detail != "" && resp.Verdict == results.Error {
 		res.Reason += ": " + resp.Detail
 	}

@@ -1,10 +1,26 @@
-// Package orchestrator runs scenarios on a cluster: plan → create namespaces,
-// pods and services → wait Ready → control probes (before any policy) →
-// apply policies → probe until each observation matches its expectation or
-// the match budget runs out → compare → clean up.
+// Package orchestrator runs scenarios on a cluster. Runner.Run takes them
+// through named phases, each a function of its own:
 //
-// It depends on two small interfaces: kubernetes.Interface for objects and
-// Executor for running the probe program inside pods. Tests use the fake
-// clientset and a scripted Executor; the real Executor streams through the
-// API server (pods/exec).
+//	plan      MakePlan: namespaces, pods, Services, policies and probes, before any API call
+//	create    createNamespaces, createObjects: everything labelled with the run id
+//	wait      waitReady: pods Ready, IPs known (prepare turns probes into requests)
+//	control   control: targets of blocked expectations probed before any policy
+//	apply     applyPolicies: the scenarios' NetworkPolicies
+//	probe     probe: rounds until each probe settles or the match budget runs out
+//	compare   compare: one results.Result per probe
+//	clean up  cleanUp: the run's namespaces deleted, on every path
+//
+// What happened to each probe is one Outcome: Pending, Settled, Unsettled,
+// Broke (an Error, never "blocked"), Skipped or Inconclusive. Rounds decide
+// outcomes through a settle rule (controlRule before policies, matchRule
+// after: allowed expectations settle only once the scenario's policies are
+// seen in effect).
+//
+// The package depends on small interfaces: kubernetes.Interface for
+// objects, Executor for running the probe program inside pods and Clock for
+// budgets and pauses. The real Executor streams through the API server
+// (pods/exec); package simulate provides a simulated cluster whose Executor
+// answers from the NetworkPolicy semantics engine (run --dry-run, and
+// cluster-free tests), and VirtualClock lets a run's budgets pass without
+// waiting.
 package orchestrator

@@ -148,6 +148,9 @@ func testOptions() Options {
 		ReadyTimeout: time.Second, Concurrency: 4}
 }
 
+// testClock is virtual time: budgets and pauses pass without waiting.
+func testClock() *VirtualClock { return NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) }
+
 func statusOf(rep *results.Report) []string {
 	var out []string
 	for _, r := range rep.Results {
@@ -161,7 +164,7 @@ func TestRunEnforcingPasses(t *testing.T) {
 	c := newFakeClient(true)
 	ex := &scriptedExec{}
 	ex.answer = enforcing(c)
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, stats, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +196,7 @@ func TestRunNonEnforcingFailsDeniedOnly(t *testing.T) {
 		}
 		return allowedBy(strings.Split(src, "/")[0] + "/backend")
 	}}
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +220,7 @@ func TestRunBrokenProbeIsErrorNotBlocked(t *testing.T) {
 	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response {
 		return probe.Response{Verdict: "error", Reason: "dns", Detail: "lookup failed"}
 	}}
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +246,7 @@ func TestRunExecTransportFailureIsRetried(t *testing.T) {
 	c := newFakeClient(true)
 	ex := &scriptedExec{failFor: 2}
 	ex.answer = enforcing(c)
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +260,7 @@ func TestRunExecAlwaysFailingIsError(t *testing.T) {
 	t.Parallel()
 	c := newFakeClient(true)
 	ex := &scriptedExec{failFor: 1 << 30}
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +283,7 @@ func TestRunServiceImpostor(t *testing.T) {
 		}
 		return base(src, req, call)
 	}
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +298,7 @@ func TestRunControlFailureIsInconclusive(t *testing.T) {
 	t.Parallel()
 	c := newFakeClient(true)
 	ex := &scriptedExec{answer: func(string, probe.Request, int) probe.Response { return blocked }}
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +311,7 @@ func TestRunControlFailureIsInconclusive(t *testing.T) {
 func TestRunPodsNeverReady(t *testing.T) {
 	t.Parallel()
 	c := newFakeClient(false)
-	r := &Runner{Client: c, Exec: &scriptedExec{}, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: &scriptedExec{}, Opts: testOptions(), Clock: testClock()}
 	_, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	var ie *InfraError
 	if !errors.As(err, &ie) {
@@ -336,7 +339,7 @@ func TestRunCancelledMidProbeCleansUp(t *testing.T) {
 	}
 	opts := testOptions()
 	opts.MatchBudget = time.Minute
-	r := &Runner{Client: c, Exec: ex, Opts: opts}
+	r := &Runner{Client: c, Exec: ex, Opts: opts, Clock: testClock()}
 	_, _, err := r.Run(ctx, loadScenarios(t, coreYAML))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -353,7 +356,7 @@ func TestRunKeepLeavesNamespaces(t *testing.T) {
 	opts.Keep = true
 	var log bytes.Buffer
 	opts.Log = &log
-	r := &Runner{Client: c, Exec: ex, Opts: opts}
+	r := &Runner{Client: c, Exec: ex, Opts: opts, Clock: testClock()}
 	if _, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML)); err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +447,7 @@ func TestRunOutsideTargetControl(t *testing.T) {
 			}}
 			scs := loadScenarios(t, outsideYAML)
 			scs[0].Builtin = tt.builtin
-			r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+			r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 			rep, _, err := r.Run(context.Background(), scs)
 			if err != nil {
 				t.Fatal(err)
@@ -491,7 +494,7 @@ func TestRunAgnhostMode(t *testing.T) {
 	}
 	opts := testOptions()
 	opts.Mode = ModeAgnhost
-	r := &Runner{Client: c, Exec: ex, Opts: opts}
+	r := &Runner{Client: c, Exec: ex, Opts: opts, Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -530,7 +533,7 @@ func (garbageExec) Exec(context.Context, string, string, string, []string) (Exec
 func TestRunGarbageOutputIsError(t *testing.T) {
 	t.Parallel()
 	c := newFakeClient(true)
-	r := &Runner{Client: c, Exec: garbageExec{}, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: garbageExec{}, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -555,7 +558,7 @@ func TestRunBrokenControlIsError(t *testing.T) {
 		}
 		return enforcing(c)(src, req, call)
 	}
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -571,14 +574,15 @@ func TestRunBrokenControlIsError(t *testing.T) {
 func TestRunAllowedNotSettledBeforeEnforcement(t *testing.T) {
 	t.Parallel()
 	c := newFakeClient(true)
+	clock := testClock()
 	var appliedAt atomic.Int64
 	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response {
 		nps, _ := c.NetworkingV1().NetworkPolicies("").List(context.Background(), metav1.ListOptions{})
 		if len(nps.Items) > 0 {
-			appliedAt.CompareAndSwap(0, time.Now().UnixNano())
+			appliedAt.CompareAndSwap(0, clock.Now().UnixNano())
 			// the CNI programs the (wrong) policy 500ms after it was applied:
 			// from then on it blocks everything
-			if time.Since(time.Unix(0, appliedAt.Load())) > 500*time.Millisecond {
+			if clock.Now().Sub(time.Unix(0, appliedAt.Load())) > 500*time.Millisecond {
 				return blocked
 			}
 		}
@@ -590,7 +594,7 @@ func TestRunAllowedNotSettledBeforeEnforcement(t *testing.T) {
 		}
 		return allowedBy(strings.Split(src, "/")[0] + "/backend")
 	}}
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: clock}
 	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -612,7 +616,7 @@ func TestRunBuiltinAllowedOutsideTargetMissing(t *testing.T) {
 	ex := &scriptedExec{answer: func(src string, req probe.Request, _ int) probe.Response { return blocked }}
 	scs := loadScenarios(t, outsideYAML)
 	scs[0].Builtin = true
-	r := &Runner{Client: c, Exec: ex, Opts: testOptions()}
+	r := &Runner{Client: c, Exec: ex, Opts: testOptions(), Clock: testClock()}
 	rep, _, err := r.Run(context.Background(), scs)
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,10 @@ type Response struct {
 	AnsweredBy string `json:"answeredBy,omitempty"`
 	// Detail is free text (an error message, resolved addresses…).
 	Detail string `json:"detail,omitempty"`
+	// DecidedBy is the policy rule that decided, when the answer comes from
+	// the semantics engine (the simulated executor of --dry-run) rather than
+	// from the network. The probe program never sets it.
+	DecidedBy string `json:"decidedBy,omitempty"`
 	// Ms is how long the attempt took.
 	Ms int64 `json:"ms"`
 }

@@ -46,16 +46,17 @@ func writeTable(w io.Writer, rep *results.Report, opts Options) error {
 // renderTable writes the results table. Columns are separated by spaces only,
 // so the output stays easy to grep and to read in narrow CI logs.
 func renderTable(w io.Writer, rs []results.Result, opts Options) error {
-	answered := false
+	answered, decided := false, false
 	for _, r := range rs {
-		if r.AnsweredBy != "" {
-			answered = true
-			break
-		}
+		answered = answered || r.AnsweredBy != ""
+		decided = decided || r.DecidedBy != ""
 	}
 	header := []any{"SCENARIO", "FROM", "TO", "PORT", "EXPECTED", "OBSERVED", "STATUS", "REASON", "ATTEMPTS"}
 	if answered {
 		header = append(header, "ANSWERED BY")
+	}
+	if decided {
+		header = append(header, "DECIDED BY")
 	}
 
 	var tbuf bytes.Buffer
@@ -88,6 +89,9 @@ func renderTable(w io.Writer, rs []results.Result, opts Options) error {
 		}
 		if answered {
 			row = append(row, dash(r.AnsweredBy))
+		}
+		if decided {
+			row = append(row, dash(oneLine(r.DecidedBy)))
 		}
 		if err := t.Append(row); err != nil {
 			return err

@@ -70,6 +70,9 @@ type Result struct {
 	Attempts   int     `json:"attempts"`
 	LatencyMs  int64   `json:"latencyMs"`
 	AnsweredBy string  `json:"answeredBy,omitempty"`
+	// DecidedBy is the policy rule that decided the observation, when it
+	// was computed by the semantics engine (--dry-run), not probed.
+	DecidedBy string `json:"decidedBy,omitempty"`
 	// Repro is a kubectl exec command line that repeats the probe.
 	Repro string `json:"repro,omitempty"`
 }

@@ -1,0 +1,260 @@
+package orchestrator
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netverify/netverify/probe"
+	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// makeState builds a probe state of scenario "s" with tweaks.
+func makeState(tweaks ...func(*probeState)) *probeState {
+	no := false
+	s := &probeState{
+		PlannedProbe: &PlannedProbe{Scenario: "s", Expectation: scenarios.Expectation{From: "a", To: "b", Port: "80", Allowed: &no},
+			Target: scenarios.Target{Kind: scenarios.TargetPod}, Port: 80, Protocol: "tcp"},
+		outcome: Pending{},
+	}
+	for _, f := range tweaks {
+		f(s)
+	}
+	return s
+}
+
+func expectAllowed(s *probeState) { v := true; s.Expectation.Allowed = &v }
+func outside(s *probeState) {
+	s.Target = scenarios.Target{Kind: scenarios.TargetIP, Name: "169.254.169.254"}
+}
+func builtin(s *probeState)     { s.Builtin = true }
+func implDefined(s *probeState) { s.Expectation.ImplementationDefined = "self traffic" }
+
+var (
+	allowedResp = probe.Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/b"}
+	blockedResp = probe.Response{Verdict: results.Blocked, Reason: results.ReasonTimeout}
+	dnsResp     = probe.Response{Verdict: results.Error, Reason: results.ReasonDNS, Detail: "no such host"}
+	unsupported = probe.Response{Verdict: results.Error, Reason: results.ReasonUnsupported, Detail: "sctp"}
+)
+
+func kindOf(o Outcome) string {
+	switch o.(type) {
+	case Pending:
+		return "pending"
+	case Settled:
+		return "settled"
+	case Unsettled:
+		return "unsettled"
+	case Broke:
+		return "broke"
+	case Skipped:
+		return "skipped"
+	case Inconclusive:
+		return "inconclusive"
+	}
+	return "?"
+}
+
+func TestControlVerdict(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		state   *probeState
+		control Outcome
+		want    string
+		why     string
+	}{
+		{"target answered", makeState(), Settled{Response: allowedResp}, "pending", ""},
+		{"target silent", makeState(), Unsettled{Response: blockedResp}, "inconclusive", "target unreachable without policy (timeout)"},
+		{"built-in outside target silent", makeState(outside, builtin), Unsettled{Response: blockedResp}, "skipped", "does not answer on this cluster"},
+		{"user outside target silent", makeState(outside), Unsettled{Response: blockedResp}, "inconclusive", "target unreachable"},
+		{"control broke", makeState(), Broke{Response: dnsResp}, "broke", "control probe"},
+		{"control ended on an error", makeState(), Unsettled{Response: dnsResp}, "broke", "control probe"},
+		{"control unsupported", makeState(), Skipped{Why: "unsupported: sctp"}, "skipped", "unsupported"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := controlVerdict(tt.state, tt.control)
+			if kindOf(got) != tt.want {
+				t.Fatalf("%#v, want %s", got, tt.want)
+			}
+			text := ""
+			switch o := got.(type) {
+			case Skipped:
+				text = o.Why
+			case Inconclusive:
+				text = o.Why
+			case Broke:
+				text = o.During
+			}
+			if !strings.Contains(text, tt.why) {
+				t.Errorf("%q does not say %q", text, tt.why)
+			}
+		})
+	}
+}
+
+func TestMatchRuleGatesAllowedOnEnforcement(t *testing.T) {
+	t.Parallel()
+	blockedExp := makeState()
+	allowedExp := makeState(expectAllowed)
+	impl := makeState(expectAllowed, implDefined)
+	m := newMatchRule([]*probeState{blockedExp, allowedExp, impl})
+
+	// round 1: policies not seen in effect yet; the allowed one waits
+	m.newRound()
+	allowedExp.last, impl.last, blockedExp.last = allowedResp, allowedResp, allowedResp
+	for _, s := range []*probeState{allowedExp, impl, blockedExp} {
+		if got := m.settle(s); kindOf(got) != "pending" {
+			t.Errorf("round 1: allowed=%v → %s, want pending", s.Expectation.Allowed != nil && *s.Expectation.Allowed, kindOf(got))
+		}
+	}
+	// round 2: the blocked expectation is seen blocked; the allowed one in
+	// the same round still waits (its observation may predate enforcement)
+	m.newRound()
+	blockedExp.last = blockedResp
+	if got := m.settle(blockedExp); kindOf(got) != "settled" {
+		t.Fatalf("blocked observed blocked: %s", kindOf(got))
+	}
+	if got := m.settle(allowedExp); kindOf(got) != "pending" {
+		t.Errorf("allowed settled in the round enforcement was first seen")
+	}
+	// round 3: now they settle
+	m.newRound()
+	for _, s := range []*probeState{allowedExp, impl} {
+		if got := m.settle(s); kindOf(got) != "settled" {
+			t.Errorf("round 3: %s → %s, want settled", s.Expectation.ImplementationDefined, kindOf(got))
+		}
+	}
+}
+
+func TestMatchRuleUngatedScenario(t *testing.T) {
+	t.Parallel()
+	allowedExp := makeState(expectAllowed)
+	m := newMatchRule([]*probeState{allowedExp}) // no blocked expectation: nothing to wait for
+	m.newRound()
+	allowedExp.last = allowedResp
+	if got := m.settle(allowedExp); kindOf(got) != "settled" {
+		t.Fatalf("got %s", kindOf(got))
+	}
+}
+
+func TestMatchRuleErrors(t *testing.T) {
+	t.Parallel()
+	s := makeState()
+	m := newMatchRule([]*probeState{s})
+	for i := 1; i <= errorAttempts; i++ {
+		m.newRound()
+		s.last = dnsResp
+		s.streak.add(s.last)
+		got := m.settle(s)
+		if want := map[bool]string{true: "broke", false: "pending"}[i == errorAttempts]; kindOf(got) != want {
+			t.Fatalf("attempt %d: %s, want %s", i, kindOf(got), want)
+		}
+	}
+	u := makeState()
+	u.last = unsupported
+	if got := m.settle(u); kindOf(got) != "skipped" {
+		t.Errorf("unsupported: %s, want skipped", kindOf(got))
+	}
+}
+
+func TestErrStreak(t *testing.T) {
+	t.Parallel()
+	var e errStreak
+	other := probe.Response{Verdict: results.Error, Reason: results.ReasonExec}
+	for i, tt := range []struct {
+		resp probe.Response
+		want int
+	}{{dnsResp, 1}, {dnsResp, 2}, {other, 1}, {blockedResp, 0}, {dnsResp, 1}} {
+		if got := e.add(tt.resp); got != tt.want {
+			t.Errorf("step %d: streak %d, want %d", i, got, tt.want)
+		}
+	}
+}
+
+func TestCompareEachOutcome(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		state    *probeState
+		outcome  Outcome
+		status   results.Status
+		observed results.Verdict
+		reason   string
+		latency  int64
+	}{
+		{"blocked as expected", makeState(), Settled{Response: blockedResp, Latency: 1500 * time.Millisecond}, results.Pass, results.Blocked, "timeout", 1500},
+		{"allowed as expected", makeState(expectAllowed), Settled{Response: allowedResp, Latency: time.Second}, results.Pass, results.Allowed, "connected", 1000},
+		{"still allowed at the end", makeState(), Unsettled{Response: allowedResp, Budget: time.Minute}, results.Fail, results.Allowed, "connected", 0},
+		{"ended on an error", makeState(), Unsettled{Response: dnsResp}, results.StatusError, results.Error, "dns: no such host", 0},
+		{"broke", makeState(), Broke{Response: dnsResp}, results.StatusError, results.Error, "dns: no such host", 0},
+		{"control broke", makeState(), Broke{Response: dnsResp, During: "control probe (without policy)"}, results.StatusError, results.Error, "dns: control probe (without policy) broke: no such host", 0},
+		{"skipped", makeState(), Skipped{Why: "no SCTP"}, results.Skipped, results.None, "no SCTP", 0},
+		{"inconclusive", makeState(), Inconclusive{Why: "target unreachable without policy (timeout)"}, results.Inconclusive, results.None, "target unreachable without policy (timeout)", 0},
+		{"implementation-defined", makeState(expectAllowed, implDefined), Settled{Response: blockedResp}, results.ImplementationDefined, results.Blocked, "timeout; implementation-defined: self traffic", 0},
+		{"never probed", makeState(), Pending{}, results.StatusError, results.Error, "error: never probed", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.state.outcome = tt.outcome
+			got := compare(tt.state)
+			if got.Status != tt.status || got.Observed != tt.observed || got.Reason != tt.reason || got.LatencyMs != tt.latency {
+				t.Errorf("got %s/%s %q %dms, want %s/%s %q %dms", got.Status, got.Observed, got.Reason, got.LatencyMs,
+					tt.status, tt.observed, tt.reason, tt.latency)
+			}
+			if got.Match != (tt.status == results.Pass) {
+				t.Errorf("match %v for status %s", got.Match, got.Status)
+			}
+		})
+	}
+}
+
+// A Runner used twice runs twice: its own run id each time, Opts untouched.
+func TestRunnerReusable(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	ex := &scriptedExec{}
+	ex.answer = enforcing(c)
+	opts := testOptions()
+	opts.RunID = ""
+	r := &Runner{Client: c, Exec: ex, Opts: opts, Clock: testClock()}
+	first, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.RunID == "" || first.RunID == second.RunID || r.Opts.RunID != "" {
+		t.Errorf("run ids %q and %q, Opts.RunID %q", first.RunID, second.RunID, r.Opts.RunID)
+	}
+}
+
+// The identity check of a Service target: an answer from a pod that is not
+// one of its backends is an error, unless the mode reads no answer.
+func TestObserveServiceIdentity(t *testing.T) {
+	t.Parallel()
+	s := makeState(expectAllowed, func(s *probeState) {
+		s.TargetService = &corev1.Service{}
+		s.Backends = []string{"ns/b"}
+	})
+	if got := s.observe(allowedResp, true); got.Verdict != results.Allowed {
+		t.Errorf("backend answer: %+v", got)
+	}
+	impostor := allowedResp
+	impostor.AnsweredBy = "ns/sidecar"
+	if got := s.observe(impostor, true); got.Verdict != results.Error || got.Reason != results.ReasonWrongIdentity {
+		t.Errorf("impostor: %+v", got)
+	}
+	if got := s.observe(probe.Response{Verdict: results.Allowed, Reason: results.ReasonConnected}, true); got.Reason != results.ReasonNoIdentity {
+		t.Errorf("no identity: %+v", got)
+	}
+	if got := s.observe(impostor, false); got.Verdict != results.Allowed {
+		t.Errorf("identity not checked (agnhost): %+v", got)
+	}
+}

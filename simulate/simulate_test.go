@@ -1,0 +1,215 @@
+package simulate_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/probe"
+	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
+	"github.com/netverify/netverify/simulate"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const coreYAML = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: core}
+spec:
+  namespaces: [{name: app}]
+  pods:
+  - {name: frontend, labels: {app: frontend}}
+  - {name: backend, labels: {app: backend}, ports: [{name: http, port: 8080}]}
+  - {name: random, labels: {app: random}}
+  services:
+  - {name: web, selector: {app: backend}, ports: [{port: 80, targetPort: "8080"}]}
+  policies:
+  - metadata: {name: backend}
+    spec:
+      podSelector: {matchLabels: {app: backend}}
+      ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}]}]
+  expect:
+  - {from: frontend, to: backend, port: http, allowed: true}
+  - {from: random, to: backend, port: "8080", allowed: false}
+  - {from: frontend, to: "svc:web", port: "80", allowed: true}
+  - {from: random, to: "svc:web", port: "80", allowed: false}
+`
+
+func load(t *testing.T, y string) []*scenarios.Scenario {
+	t.Helper()
+	scs, err := scenarios.LoadBytes("test.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scs
+}
+
+// runOn runs scs through the whole pipeline on a simulated cluster.
+func runOn(t *testing.T, c *simulate.Cluster, opts orchestrator.Options, scs []*scenarios.Scenario) (*results.Report, orchestrator.Stats) {
+	t.Helper()
+	clock := orchestrator.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	c.Clock = clock
+	if opts.MatchBudget == 0 {
+		opts.MatchBudget = 10 * time.Second
+	}
+	r := &orchestrator.Runner{Client: c.Client, Exec: c, Opts: opts, Clock: clock}
+	rep, stats, err := r.Run(context.Background(), scs)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	nss, err := c.Client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: orchestrator.AnyRunSelector()})
+	if err != nil || len(nss.Items) != 0 {
+		t.Fatalf("%d run namespaces left after the run (%v)", len(nss.Items), err)
+	}
+	return rep, stats
+}
+
+func rows(rep *results.Report) string {
+	var b strings.Builder
+	for _, r := range rep.Results {
+		fmt.Fprintf(&b, "%s→%s %s/%s %s\n", r.From, r.To, r.Expected, r.Observed, r.Status)
+	}
+	return b.String()
+}
+
+func TestEnforcingClusterPasses(t *testing.T) {
+	t.Parallel()
+	rep, stats := runOn(t, simulate.New(), orchestrator.Options{}, load(t, coreYAML))
+	if rep.Summary.Passed != 4 || rep.Summary.ExitCode(false) != 0 {
+		t.Fatalf("summary %+v\n%s", rep.Summary, rows(rep))
+	}
+	for _, r := range rep.Results {
+		if r.DecidedBy == "" {
+			t.Errorf("%s → %s: no deciding rule", r.From, r.To)
+		}
+	}
+	if got := rep.Results[1].DecidedBy; !strings.Contains(got, "blocked") || !strings.Contains(got, "backend") {
+		t.Errorf("blocked row decided by %q; want the verdict and the isolating policy", got)
+	}
+	if got := rep.Results[2].AnsweredBy; !strings.HasSuffix(got, "-app/backend") {
+		t.Errorf("service answered by %q", got)
+	}
+	if stats.MaxExecRound > stats.SourcePods {
+		t.Errorf("%d execs in one round for %d source pods", stats.MaxExecRound, stats.SourcePods)
+	}
+}
+
+func TestPolicyIgnoringClusterFails(t *testing.T) {
+	t.Parallel()
+	c := simulate.New()
+	c.IgnorePolicies = true
+	rep, _ := runOn(t, c, orchestrator.Options{MatchBudget: 3 * time.Second}, load(t, coreYAML))
+	want := "app/frontend→app/backend allowed/allowed pass\n" +
+		"app/random→app/backend blocked/allowed fail\n" +
+		"app/frontend→svc:app/web allowed/allowed pass\n" +
+		"app/random→svc:app/web blocked/allowed fail\n"
+	if got := rows(rep); got != want {
+		t.Fatalf("got\n%swant\n%s", got, want)
+	}
+	if rep.Summary.ExitCode(false) != results.ExitMismatch {
+		t.Errorf("exit %d", rep.Summary.ExitCode(false))
+	}
+	// a mismatch was retried for the whole budget: 200ms apart
+	if a := rep.Results[1].Attempts; a < 10 {
+		t.Errorf("mismatch tried %d times in a 3s budget", a)
+	}
+}
+
+// A CNI that takes 4s to program a policy: the blocked expectations pass
+// with their enforcement latency, and the allowed ones only settle after.
+func TestSlowEnforcementIsMeasured(t *testing.T) {
+	t.Parallel()
+	c := simulate.New()
+	c.EnforcementDelay = 4 * time.Second
+	rep, _ := runOn(t, c, orchestrator.Options{}, load(t, coreYAML))
+	if rep.Summary.Passed != 4 {
+		t.Fatalf("summary %+v\n%s", rep.Summary, rows(rep))
+	}
+	blocked := rep.Results[1]
+	if blocked.LatencyMs < 4000 || blocked.LatencyMs > 5000 || blocked.Attempts < 2 {
+		t.Errorf("blocked row: latency %dms after %d attempts; want just over 4s", blocked.LatencyMs, blocked.Attempts)
+	}
+	if allowed := rep.Results[0]; allowed.LatencyMs <= blocked.LatencyMs {
+		t.Errorf("allowed row settled at %dms, before enforcement was seen at %dms", allowed.LatencyMs, blocked.LatencyMs)
+	}
+}
+
+// ... and one slower than the budget is a failure.
+func TestEnforcementSlowerThanBudgetFails(t *testing.T) {
+	t.Parallel()
+	c := simulate.New()
+	c.EnforcementDelay = time.Minute
+	rep, _ := runOn(t, c, orchestrator.Options{MatchBudget: 5 * time.Second}, load(t, coreYAML))
+	if rep.Results[1].Status != results.Fail {
+		t.Fatalf("%s", rows(rep))
+	}
+}
+
+// The built-in suite, run on a simulated enforcing cluster, agrees with the
+// engine: every check passes or is skipped.
+func TestBuiltinSuite(t *testing.T) {
+	t.Parallel()
+	scs, err := scenarios.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := runOn(t, simulate.New(), orchestrator.Options{}, scs)
+	for _, r := range rep.Results {
+		if r.Status != results.Pass && r.Status != results.Skipped {
+			t.Errorf("%s: %s → %s %s: %s (%s) decided by %q", r.Scenario, r.From, r.To, r.Port, r.Status, r.Reason, r.DecidedBy)
+		}
+	}
+	if rep.Summary.Passed == 0 || rep.Summary.ExitCode(false) != 0 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+}
+
+func TestExecAnswers(t *testing.T) {
+	t.Parallel()
+	c := simulate.New()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		argv    []string
+		code    int
+		verdict results.Verdict
+		reason  results.Reason
+	}{
+		{"dns of a cluster name", probe.ConnectCommand("", probe.Request{Protocol: "dns", Host: "kube-dns.kube-system.svc.cluster.local"}), 0, results.Allowed, results.ReasonResolved},
+		{"tcp to the DNS service by name", probe.ConnectCommand("", probe.Request{Protocol: "tcp", Host: "kube-dns.kube-system.svc", Port: 53}), 0, results.Allowed, results.ReasonConnected},
+		{"a port nothing serves", probe.ConnectCommand("", probe.Request{Protocol: "tcp", Host: simulate.DNSPodIP, Port: 80}), probe.ExitBlocked, results.Blocked, results.ReasonRefused},
+		{"an outside name", probe.ConnectCommand("", probe.Request{Protocol: "tcp", Host: "example.com", Port: 443}), probe.ExitFailed, results.Error, results.ReasonUnsupported},
+		{"an outside address", probe.BatchCommand("", []probe.Request{{ID: "a", Protocol: "tcp", Host: "203.0.113.10", Port: 443}}), 0, results.Allowed, results.ReasonConnected},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := c.Exec(ctx, simulate.DNSNamespace, simulate.DNSPod, "probe", tt.argv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reqs []probe.Request
+			if tt.argv[1] == "batch" {
+				reqs = []probe.Request{{ID: "a"}}
+			} else {
+				reqs = []probe.Request{{}}
+			}
+			out, err := probe.ParseBatchOutput(res.Stdout, reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out[reqs[0].ID]
+			if res.ExitCode != tt.code || got.Verdict != tt.verdict || got.Reason != tt.reason {
+				t.Errorf("exit %d, %+v; want exit %d, %s/%s", res.ExitCode, got, tt.code, tt.verdict, tt.reason)
+			}
+		})
+	}
+	res, err := c.Exec(ctx, simulate.DNSNamespace, simulate.DNSPod, "probe", []string{"/netverify-probe", "serve"})
+	if err != nil || res.ExitCode != probe.ExitUsage {
+		t.Errorf("unknown subcommand: exit %d, %v; want exit %d", res.ExitCode, err, probe.ExitUsage)
+	}
+	if _, err := c.Exec(ctx, "nowhere", "nobody", "probe", probe.BatchCommand("", nil)); err == nil {
+		t.Error("exec in a pod that does not exist succeeded")
+	}
+}
