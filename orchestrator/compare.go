@@ -40,6 +40,9 @@ func compare(s *probeState) results.Result {
 		}
 	case Unsettled:
 		observed(&res, s, o.Response)
+		if res.Status == results.Fail {
+			res.Reason += fmt.Sprintf("; still %s when the %s match budget (--match-budget) ran out", res.Observed, o.Budget)
+		}
 	default: // Pending: the run ended before the probe did
 		res.Observed, res.Status, res.Reason = results.Error, results.StatusError, fmt.Sprintf("%s: never probed", results.ReasonError)
 	}

@@ -6,6 +6,7 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/netverify/netverify/probe"
 	"github.com/netverify/netverify/results"
@@ -130,7 +131,7 @@ type controlRule struct{}
 
 func (controlRule) newRound() {}
 
-func (controlRule) settle(s *probeState) Outcome {
+func (controlRule) settle(s *probeState, _ time.Duration) Outcome {
 	switch {
 	case s.streak.n >= errorAttempts:
 		return Broke{Response: s.last}

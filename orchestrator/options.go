@@ -25,6 +25,18 @@ const (
 	DefaultAgnhostImage = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 )
 
+// Defaults of the enforcement budget and warning threshold.
+const (
+	// DefaultMatchBudget: a cold CNI on a busy two-core node was seen to
+	// take 10.3s to enforce a new policy; a minute leaves room for worse
+	// without letting a run on a non-enforcing cluster drag on.
+	DefaultMatchBudget = time.Minute
+	// DefaultSlowEnforcement: a warm CNI enforces in well under a second.
+	DefaultSlowEnforcement = 5 * time.Second
+	// maxRetryInterval caps the pause between rounds late in a budget.
+	maxRetryInterval = time.Second
+)
+
 // Options configure a run. Zero values get the defaults documented here.
 type Options struct {
 	// RunID labels everything the run creates; random when empty.
@@ -46,13 +58,27 @@ type Options struct {
 	// ProbeTimeout bounds one connection attempt (default 1s).
 	ProbeTimeout time.Duration
 	// MatchBudget is how long, after policies are applied, a probe whose
-	// observation does not match its expectation is retried (default 10s).
+	// observation does not match its expectation is retried (default
+	// DefaultMatchBudget). It bounds how long a CNI may take to enforce a
+	// policy before the run calls it not enforced, and so how long a run on
+	// a cluster that ignores policies takes to say so.
 	MatchBudget time.Duration
+	// SlowEnforcement is the enforcement latency above which a run warns
+	// (default DefaultSlowEnforcement): slow, but enforced, is a pass.
+	SlowEnforcement time.Duration
+	// UnprovenWait is the least time the allowed expectations of a
+	// scenario whose policies cannot be seen in effect (every blocked
+	// expectation skipped, inconclusive or broken) are observed before the
+	// observation stands (default 10s; longer when the run saw slower
+	// enforcement: twice the slowest). Never longer than MatchBudget.
+	UnprovenWait time.Duration
 	// ControlBudget is how long a control probe (before policies) may take
 	// to see its target answer (default 10s).
 	ControlBudget time.Duration
 	// RetryInterval is the least time between the starts of two probe
-	// rounds (default 200ms): mismatches are re-probed at this pace.
+	// rounds (default 200ms): mismatches are re-probed at this pace, which
+	// slows to a tenth of the time already spent (at most 1s) as a budget
+	// wears on, so a long budget costs few rounds.
 	RetryInterval time.Duration
 	// ReadyTimeout bounds the wait for probe pods to become Ready (default 2m).
 	ReadyTimeout time.Duration
@@ -93,7 +119,13 @@ func (o Options) withDefaults() Options {
 		o.ProbeTimeout = time.Second
 	}
 	if o.MatchBudget <= 0 {
-		o.MatchBudget = 10 * time.Second
+		o.MatchBudget = DefaultMatchBudget
+	}
+	if o.SlowEnforcement <= 0 {
+		o.SlowEnforcement = DefaultSlowEnforcement
+	}
+	if o.UnprovenWait <= 0 {
+		o.UnprovenWait = 10 * time.Second
 	}
 	if o.ControlBudget <= 0 {
 		o.ControlBudget = 10 * time.Second

@@ -102,13 +102,14 @@ func TestMatchRuleGatesAllowedOnEnforcement(t *testing.T) {
 	blockedExp := makeState()
 	allowedExp := makeState(expectAllowed)
 	impl := makeState(expectAllowed, implDefined)
-	m := newMatchRule([]*probeState{blockedExp, allowedExp, impl})
+	all := []*probeState{blockedExp, allowedExp, impl}
+	m := newMatchRule(all, all, 10*time.Second)
 
 	// round 1: policies not seen in effect yet; the allowed one waits
 	m.newRound()
 	allowedExp.last, impl.last, blockedExp.last = allowedResp, allowedResp, allowedResp
 	for _, s := range []*probeState{allowedExp, impl, blockedExp} {
-		if got := m.settle(s); kindOf(got) != "pending" {
+		if got := m.settle(s, 0); kindOf(got) != "pending" {
 			t.Errorf("round 1: allowed=%v → %s, want pending", s.Expectation.Allowed != nil && *s.Expectation.Allowed, kindOf(got))
 		}
 	}
@@ -116,16 +117,16 @@ func TestMatchRuleGatesAllowedOnEnforcement(t *testing.T) {
 	// the same round still waits (its observation may predate enforcement)
 	m.newRound()
 	blockedExp.last = blockedResp
-	if got := m.settle(blockedExp); kindOf(got) != "settled" {
+	if got := m.settle(blockedExp, 0); kindOf(got) != "settled" {
 		t.Fatalf("blocked observed blocked: %s", kindOf(got))
 	}
-	if got := m.settle(allowedExp); kindOf(got) != "pending" {
+	if got := m.settle(allowedExp, 0); kindOf(got) != "pending" {
 		t.Errorf("allowed settled in the round enforcement was first seen")
 	}
 	// round 3: now they settle
 	m.newRound()
 	for _, s := range []*probeState{allowedExp, impl} {
-		if got := m.settle(s); kindOf(got) != "settled" {
+		if got := m.settle(s, 0); kindOf(got) != "settled" {
 			t.Errorf("round 3: %s → %s, want settled", s.Expectation.ImplementationDefined, kindOf(got))
 		}
 	}
@@ -134,30 +135,57 @@ func TestMatchRuleGatesAllowedOnEnforcement(t *testing.T) {
 func TestMatchRuleUngatedScenario(t *testing.T) {
 	t.Parallel()
 	allowedExp := makeState(expectAllowed)
-	m := newMatchRule([]*probeState{allowedExp}) // no blocked expectation: nothing to wait for
+	m := newMatchRule([]*probeState{allowedExp}, []*probeState{allowedExp}, 10*time.Second) // no blocked expectation: nothing to wait for
 	m.newRound()
 	allowedExp.last = allowedResp
-	if got := m.settle(allowedExp); kindOf(got) != "settled" {
+	if got := m.settle(allowedExp, 0); kindOf(got) != "settled" {
 		t.Fatalf("got %s", kindOf(got))
+	}
+}
+
+// A scenario whose blocked expectations were all skipped cannot show its
+// policies in effect: its allowed ones are observed for the unproven wait,
+// stretched to twice the slowest enforcement seen in the run.
+func TestMatchRuleUnproven(t *testing.T) {
+	t.Parallel()
+	skippedBlocked := makeState(func(s *probeState) { s.outcome = Skipped{Why: "no metadata service"} })
+	allowedExp := makeState(expectAllowed)
+	other := makeState(func(s *probeState) { s.Scenario = "other" })
+	all := []*probeState{skippedBlocked, allowedExp, other}
+	m := newMatchRule([]*probeState{allowedExp, other}, all, 10*time.Second)
+	m.newRound()
+	allowedExp.last = allowedResp
+	if got := m.settle(allowedExp, 9*time.Second); kindOf(got) != "pending" {
+		t.Fatalf("settled at 9s, before the 10s unproven wait")
+	}
+	other.last = blockedResp
+	if got := m.settle(other, 8*time.Second); kindOf(got) != "settled" {
+		t.Fatalf("other scenario's blocked expectation: %s", kindOf(got))
+	}
+	if got := m.settle(allowedExp, 12*time.Second); kindOf(got) != "pending" {
+		t.Fatalf("settled at 12s, though the run saw enforcement take 8s (wait 16s)")
+	}
+	if got := m.settle(allowedExp, 16*time.Second); kindOf(got) != "settled" {
+		t.Fatalf("not settled at 16s: %s", kindOf(got))
 	}
 }
 
 func TestMatchRuleErrors(t *testing.T) {
 	t.Parallel()
 	s := makeState()
-	m := newMatchRule([]*probeState{s})
+	m := newMatchRule([]*probeState{s}, []*probeState{s}, 10*time.Second)
 	for i := 1; i <= errorAttempts; i++ {
 		m.newRound()
 		s.last = dnsResp
 		s.streak.add(s.last)
-		got := m.settle(s)
+		got := m.settle(s, 0)
 		if want := map[bool]string{true: "broke", false: "pending"}[i == errorAttempts]; kindOf(got) != want {
 			t.Fatalf("attempt %d: %s, want %s", i, kindOf(got), want)
 		}
 	}
 	u := makeState()
 	u.last = unsupported
-	if got := m.settle(u); kindOf(got) != "skipped" {
+	if got := m.settle(u, 0); kindOf(got) != "skipped" {
 		t.Errorf("unsupported: %s, want skipped", kindOf(got))
 	}
 }
@@ -189,7 +217,7 @@ func TestCompareEachOutcome(t *testing.T) {
 	}{
 		{"blocked as expected", makeState(), Settled{Response: blockedResp, Latency: 1500 * time.Millisecond}, results.Pass, results.Blocked, "timeout", 1500},
 		{"allowed as expected", makeState(expectAllowed), Settled{Response: allowedResp, Latency: time.Second}, results.Pass, results.Allowed, "connected", 1000},
-		{"still allowed at the end", makeState(), Unsettled{Response: allowedResp, Budget: time.Minute}, results.Fail, results.Allowed, "connected", 0},
+		{"still allowed at the end", makeState(), Unsettled{Response: allowedResp, Budget: time.Minute}, results.Fail, results.Allowed, "connected; still allowed when the 1m0s match budget (--match-budget) ran out", 0},
 		{"ended on an error", makeState(), Unsettled{Response: dnsResp}, results.StatusError, results.Error, "dns: no such host", 0},
 		{"broke", makeState(), Broke{Response: dnsResp}, results.StatusError, results.Error, "dns: no such host", 0},
 		{"control broke", makeState(), Broke{Response: dnsResp, During: "control probe (without policy)"}, results.StatusError, results.Error, "dns: control probe (without policy) broke: no such host", 0},

@@ -26,7 +26,7 @@ func (x *run) probe(ctx context.Context, states []*probeState) error {
 			pending = append(pending, s)
 		}
 	}
-	return x.rounds(ctx, pending, x.o.MatchBudget, newMatchRule(states))
+	return x.rounds(ctx, pending, x.o.MatchBudget, newMatchRule(pending, states, x.o.UnprovenWait))
 }
 
 // settleRule decides, after each attempt, what a probe's outcome is.
@@ -34,8 +34,9 @@ type settleRule interface {
 	// newRound is called before each round.
 	newRound()
 	// settle returns the probe's outcome after its latest attempt (s.last,
-	// with s.attempts and s.streak updated): Pending to try it again.
-	settle(s *probeState) Outcome
+	// with s.attempts and s.streak updated), elapsed into the budget:
+	// Pending to try it again.
+	settle(s *probeState, elapsed time.Duration) Outcome
 }
 
 // matchRule settles a probe once its observation matches its expectation,
@@ -43,22 +44,36 @@ type settleRule interface {
 //
 // A scenario's allowed (and implementation-defined) expectations settle only
 // once one of its blocked expectations was seen blocked in an earlier round:
-// proof that its policies are in effect. A scenario that has blocked
-// expectations none of which can show that (all skipped, inconclusive or
-// broken) has its allowed ones probed until the budget ends: the last
-// observation stands. A scenario without blocked expectations has no such
-// proof to wait for.
+// proof that its policies are in effect. A scenario without blocked
+// expectations has no such proof to wait for. A scenario whose blocked
+// expectations can none of them show it (all skipped, inconclusive or
+// broken: unproven) has its allowed ones observed for the unproven wait —
+// UnprovenWait, or twice the slowest enforcement the run has seen, if
+// longer — before a matching observation settles.
 type matchRule struct {
-	gated          map[string]bool // scenarios with a blocked expectation
+	gated          map[string]bool // scenarios with a blocked expectation still to observe
+	unproven       map[string]bool // scenarios with blocked expectations, none observable
 	enforced       map[string]bool // scenarios seen enforcing, so far
 	enforcedBefore map[string]bool // … before the current round
+	unprovenWait   time.Duration
+	slowest        time.Duration // the latest first sight of enforcement so far
 }
 
-func newMatchRule(states []*probeState) *matchRule {
-	m := &matchRule{gated: map[string]bool{}, enforced: map[string]bool{}}
-	for _, s := range states {
-		if !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == "" {
+// newMatchRule returns the rule for the pending probes of a run whose
+// probes are all.
+func newMatchRule(pending, all []*probeState, unprovenWait time.Duration) *matchRule {
+	m := &matchRule{gated: map[string]bool{}, unproven: map[string]bool{}, enforced: map[string]bool{}, unprovenWait: unprovenWait}
+	blocked := func(s *probeState) bool {
+		return !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == ""
+	}
+	for _, s := range pending {
+		if blocked(s) {
 			m.gated[s.Scenario] = true
+		}
+	}
+	for _, s := range all {
+		if blocked(s) && !m.gated[s.Scenario] {
+			m.unproven[s.Scenario] = true
 		}
 	}
 	return m
@@ -71,8 +86,16 @@ func (m *matchRule) newRound() {
 	}
 }
 
-func (m *matchRule) settle(s *probeState) Outcome {
-	inEffect := m.enforcedBefore[s.Scenario] || !m.gated[s.Scenario]
+func (m *matchRule) settle(s *probeState, elapsed time.Duration) Outcome {
+	var inEffect bool
+	switch {
+	case m.gated[s.Scenario]:
+		inEffect = m.enforcedBefore[s.Scenario]
+	case m.unproven[s.Scenario]:
+		inEffect = elapsed >= max(m.unprovenWait, 2*m.slowest)
+	default:
+		inEffect = true
+	}
 	v := s.last.Verdict
 	switch {
 	case s.streak.n >= errorAttempts:
@@ -84,7 +107,10 @@ func (m *matchRule) settle(s *probeState) Outcome {
 			return Settled{Response: s.last} // nothing to match: one observation in effect
 		}
 	case !s.Expectation.IsAllowed() && v == results.Blocked:
-		m.enforced[s.Scenario] = true
+		if !m.enforced[s.Scenario] {
+			m.enforced[s.Scenario] = true
+			m.slowest = max(m.slowest, elapsed)
+		}
 		return Settled{Response: s.last}
 	case s.Expectation.IsAllowed() && v == results.Allowed && inEffect:
 		return Settled{Response: s.last}
@@ -95,7 +121,8 @@ func (m *matchRule) settle(s *probeState) Outcome {
 // rounds probes states until each settles by rule or budget runs out;
 // those still Pending then are Unsettled, their last observation standing.
 // Rounds are paced: one that came back at once is not re-run before
-// RetryInterval has passed.
+// RetryInterval has passed, or a tenth of the time spent so far (at most
+// 1s), whichever is longer.
 func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Duration, rule settleRule) error {
 	begin := x.clock.Now()
 	deadline := begin.Add(budget)
@@ -111,7 +138,7 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 		for _, s := range pending {
 			s.attempts++
 			s.streak.add(s.last)
-			s.outcome = rule.settle(s)
+			s.outcome = rule.settle(s, now.Sub(begin))
 			if st, ok := s.outcome.(Settled); ok {
 				st.Latency = now.Sub(begin)
 				s.outcome = st
@@ -125,7 +152,8 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 		if len(pending) == 0 || now.After(deadline) {
 			break
 		}
-		if err := sleep(ctx, x.clock, x.o.RetryInterval-x.clock.Now().Sub(roundStart)); err != nil {
+		pace := min(max(x.o.RetryInterval, now.Sub(begin)/10), max(x.o.RetryInterval, maxRetryInterval))
+		if err := sleep(ctx, x.clock, pace-x.clock.Now().Sub(roundStart)); err != nil {
 			return err
 		}
 	}

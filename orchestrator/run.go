@@ -109,6 +109,7 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 		rep.Results = append(rep.Results, compare(s))
 	}
 	rep.Summary = results.Summarize(rep.Results)
+	rep.Enforcement = results.EnforcementOf(rep.Results, x.o.SlowEnforcement)
 	rep.Duration = x.clock.Now().Sub(start)
 	rep.DurationMs = rep.Duration.Milliseconds()
 	return rep, nil

@@ -39,6 +39,9 @@ func writeTable(w io.Writer, rep *results.Report, opts Options) error {
 		}
 	}
 	buf.WriteString("\n" + summaryLine(summary(rep)) + " (" + runLine(rep) + ")\n")
+	if rep.Enforcement != nil {
+		buf.WriteString("Enforcement: " + rep.Enforcement.String() + "\n")
+	}
 	_, err := w.Write(buf.Bytes())
 	return err
 }

@@ -3,7 +3,11 @@
 // and the exit code they imply.
 package results
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Verdict is what a connection attempt showed (or was expected to show).
 type Verdict string
@@ -96,7 +100,65 @@ type Report struct {
 	// DurationMs is Duration in milliseconds, for JSON.
 	DurationMs int64    `json:"durationMs"`
 	Summary    Summary  `json:"summary"`
-	Results    []Result `json:"results"`
+	// Enforcement is how long the run's policies took to take effect; nil
+	// when no blocked expectation passed.
+	Enforcement *Enforcement `json:"enforcement,omitempty"`
+	Results     []Result     `json:"results"`
+}
+
+// Enforcement is how long policies took to take effect, measured on the
+// blocked expectations that passed: for each, the time from its scenario's
+// policies being applied to the probe first seen blocked. Slow enforcement
+// is reported, not failed: only a probe still not blocked when the match
+// budget ran out fails.
+type Enforcement struct {
+	// Observed is how many blocked expectations passed.
+	Observed int   `json:"observed"`
+	MedianMs int64 `json:"medianMs"`
+	MaxMs    int64 `json:"maxMs"`
+	// Slowest names the slowest path: "scenario: from → to port".
+	Slowest string `json:"slowest"`
+	// Slow is set when MaxMs is above SlowThresholdMs.
+	SlowThresholdMs int64 `json:"slowThresholdMs"`
+	Slow            bool  `json:"slow"`
+}
+
+// EnforcementOf measures enforcement on rs (nil when no blocked expectation
+// passed); slow is the warning threshold.
+func EnforcementOf(rs []Result, slow time.Duration) *Enforcement {
+	var ms []int64
+	var slowest Result
+	for _, r := range rs {
+		if r.Expected != Blocked || r.Status != Pass {
+			continue
+		}
+		ms = append(ms, r.LatencyMs)
+		if len(ms) == 1 || r.LatencyMs > slowest.LatencyMs {
+			slowest = r
+		}
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	slices.Sort(ms)
+	e := &Enforcement{
+		Observed: len(ms), MedianMs: ms[len(ms)/2], MaxMs: ms[len(ms)-1],
+		Slowest:         fmt.Sprintf("%s: %s → %s %s/%s", slowest.Scenario, slowest.From, slowest.To, slowest.Port, slowest.Protocol),
+		SlowThresholdMs: slow.Milliseconds(),
+	}
+	e.Slow = e.MaxMs > e.SlowThresholdMs
+	return e
+}
+
+// String renders "median 120ms, max 10.3s (udp: app/random → app/server
+// 5353/UDP)", with a warning when slow.
+func (e *Enforcement) String() string {
+	ms := func(v int64) string { return (time.Duration(v) * time.Millisecond).String() }
+	s := fmt.Sprintf("policies took effect in %s (median of %d), at most %s (%s)", ms(e.MedianMs), e.Observed, ms(e.MaxMs), e.Slowest)
+	if e.Slow {
+		s += fmt.Sprintf(" — slow: above %s; the CNI enforced late but did enforce", ms(e.SlowThresholdMs))
+	}
+	return s
 }
 
 // Summarize counts results by status.

@@ -52,9 +52,6 @@ func runOn(t *testing.T, c *simulate.Cluster, opts orchestrator.Options, scs []*
 	t.Helper()
 	clock := orchestrator.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c.Clock = clock
-	if opts.MatchBudget == 0 {
-		opts.MatchBudget = 10 * time.Second
-	}
 	r := &orchestrator.Runner{Client: c.Client, Exec: c, Opts: opts, Clock: clock}
 	rep, stats, err := r.Run(context.Background(), scs)
 	if err != nil {
@@ -211,5 +208,49 @@ func TestExecAnswers(t *testing.T) {
 	}
 	if _, err := c.Exec(ctx, "nowhere", "nobody", "probe", probe.BatchCommand("", nil)); err == nil {
 		t.Error("exec in a pod that does not exist succeeded")
+	}
+}
+
+// Slow enforcement is measured and reported on the report, a warning above
+// the threshold.
+func TestEnforcementReported(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		delay time.Duration
+		slow  bool
+	}{{0, false}, {7 * time.Second, true}} {
+		c := simulate.New()
+		c.EnforcementDelay = tt.delay
+		rep, _ := runOn(t, c, orchestrator.Options{}, load(t, coreYAML))
+		e := rep.Enforcement
+		if e == nil || e.Observed != 2 || e.Slow != tt.slow || e.MaxMs < tt.delay.Milliseconds() || e.SlowThresholdMs != 5000 {
+			t.Errorf("delay %s: enforcement %+v", tt.delay, e)
+			continue
+		}
+		if tt.slow && !strings.Contains(e.String(), "slow: above 5s") {
+			t.Errorf("delay %s: %q", tt.delay, e.String())
+		}
+	}
+}
+
+// On a cluster that ignores policies, the run says so when the default
+// budget runs out, in a bounded number of rounds (the pace slows as the
+// budget wears on).
+func TestNonEnforcingBoundedByDefaultBudget(t *testing.T) {
+	t.Parallel()
+	c := simulate.New()
+	c.IgnorePolicies = true
+	rep, stats := runOn(t, c, orchestrator.Options{}, load(t, coreYAML))
+	if rep.Summary.Failed != 2 {
+		t.Fatalf("%s", rows(rep))
+	}
+	if stats.Probing < orchestrator.DefaultMatchBudget || stats.Probing > orchestrator.DefaultMatchBudget+2*time.Second {
+		t.Errorf("probing took %s, want just over the %s budget", stats.Probing, orchestrator.DefaultMatchBudget)
+	}
+	if stats.Rounds > 120 {
+		t.Errorf("%d rounds in a %s budget", stats.Rounds, orchestrator.DefaultMatchBudget)
+	}
+	if !strings.Contains(rep.Results[1].Reason, "match budget (--match-budget) ran out") {
+		t.Errorf("failure reason %q does not name the budget", rep.Results[1].Reason)
 	}
 }
