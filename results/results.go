@@ -98,8 +98,8 @@ type Report struct {
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"-"`
 	// DurationMs is Duration in milliseconds, for JSON.
-	DurationMs int64    `json:"durationMs"`
-	Summary    Summary  `json:"summary"`
+	DurationMs int64   `json:"durationMs"`
+	Summary    Summary `json:"summary"`
 	// Enforcement is how long the run's policies took to take effect; nil
 	// when no blocked expectation passed.
 	Enforcement *Enforcement `json:"enforcement,omitempty"`
