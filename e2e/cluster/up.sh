@@ -216,6 +216,12 @@ log "node Ready after $((SECONDS - t0))s"
 sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_IP@|$DNS_IP|g" "$here/coredns.yaml" | kc apply -f - >/dev/null
 wait_for kubelet 120 kc -n kube-system rollout status deployment/coredns --timeout=1s
 wait_for kubelet 30 busybox nslookup kubernetes.default.svc.cluster.local "$DNS_IP"
-log "CoreDNS answering; cluster ($CNI) up in $((SECONDS - t0))s"
+log "CoreDNS answering"
+
+# --- 10. enforcement canary: an enforcing cluster is up only once it enforces
+if [[ $CNI == cilium ]]; then
+  "$here/canary.sh" || fail_with cilium-agent "the CNI does not enforce NetworkPolicy promptly"
+fi
+log "cluster ($CNI) up in $((SECONDS - t0))s"
 echo "export PATH=$STATE/bin:\$PATH   # the cluster's own kubectl ($KUBERNETES_VERSION)"
 echo "export KUBECONFIG=$KUBECONFIG_PATH"
