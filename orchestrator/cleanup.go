@@ -43,6 +43,44 @@ func FindLeftovers(ctx context.Context, c kubernetes.Interface, olderThan time.D
 	return out, nil
 }
 
+// LiveRun is a netverify run whose heartbeat is recent: `netverify cleanup`
+// leaves it alone, unless named with --run-id.
+type LiveRun struct {
+	RunID      string
+	Namespaces int
+	Age        time.Duration // since its most recent heartbeat
+}
+
+// FindLiveRuns lists the runs whose heartbeat is younger than olderThan,
+// sorted by run id.
+func FindLiveRuns(ctx context.Context, c kubernetes.Interface, olderThan time.Duration, now time.Time) ([]LiveRun, error) {
+	list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: AnyRunSelector()})
+	if err != nil {
+		return nil, fmt.Errorf("listing netverify namespaces: %w", err)
+	}
+	byRun := map[string]*LiveRun{}
+	var out []LiveRun
+	for _, ns := range list.Items {
+		age := now.Sub(lastBeat(&ns))
+		if age >= olderThan {
+			continue
+		}
+		id := ns.Labels[LabelRunID]
+		r := byRun[id]
+		if r == nil {
+			r = &LiveRun{RunID: id, Age: age}
+			byRun[id] = r
+		}
+		r.Namespaces++
+		r.Age = min(r.Age, age)
+	}
+	for _, r := range byRun {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RunID < out[j].RunID })
+	return out, nil
+}
+
 func lastBeat(ns *corev1.Namespace) time.Time {
 	if t, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationHeartbeat]); err == nil {
 		return t

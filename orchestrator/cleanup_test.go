@@ -49,4 +49,12 @@ func TestFindLeftovers(t *testing.T) {
 	if len(got) != 1 || got[0].Namespace != "nv-live01-1-app" {
 		t.Fatalf("--run-id live01: %v", got)
 	}
+	// the live runs it left alone, with how recent their heartbeat is
+	live, err := FindLiveRuns(context.Background(), c, 3*time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 1 || live[0].RunID != "live01" || live[0].Namespaces != 1 || live[0].Age != 20*time.Second {
+		t.Fatalf("live runs %+v, want live01 (1 namespace, heartbeat 20s ago)", live)
+	}
 }

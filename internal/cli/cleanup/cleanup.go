@@ -4,6 +4,7 @@ package cleanup
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/netverify/netverify/internal/cli/kube"
@@ -41,6 +42,13 @@ id). --run-id deletes one run's namespaces whatever their age (e.g. after --keep
 			if err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
+			if runID == "" {
+				live, err := orchestrator.FindLiveRuns(ctx, clients.Clientset, olderThan, time.Now())
+				if err != nil {
+					return &kube.ExitError{Code: results.ExitError, Err: err}
+				}
+				printLive(streams.ErrOut, live, olderThan)
+			}
 			if len(left) == 0 {
 				fmt.Fprintln(streams.ErrOut, "nothing to clean up")
 				return nil
@@ -70,4 +78,13 @@ id). --run-id deletes one run's namespaces whatever their age (e.g. after --keep
 	cmd.Flags().StringVar(&runID, "run-id", "", "delete this run's namespaces, whatever their age")
 	cmd.Flags().BoolVar(&wait, "wait", true, "wait until the namespaces are gone")
 	return cmd
+}
+
+// printLive says which runs cleanup considers alive and left alone, and how
+// to remove one now if it was in fact killed.
+func printLive(w io.Writer, live []orchestrator.LiveRun, olderThan time.Duration) {
+	for _, r := range live {
+		fmt.Fprintf(w, "run %s looks alive (%d namespaces, last heartbeat %s ago, under --older-than %s): left alone; if it was killed, remove it now with: netverify cleanup --run-id %s\n",
+			r.RunID, r.Namespaces, r.Age.Round(time.Second), olderThan, r.RunID)
+	}
 }
