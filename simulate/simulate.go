@@ -301,14 +301,16 @@ func (w *world) pod(namespace, name string) *policy.Pod {
 func (w *world) answer(src *policy.Pod, r probe.Request) probe.Response {
 	proto := strings.ToLower(r.Protocol)
 	if proto == probe.ProtocolDNS {
-		if resp, ok := w.lookup(src); !ok {
+		resp, ok := w.lookup(src)
+		if !ok {
 			return resp
 		}
+		resp.Verdict, resp.Reason = results.Allowed, results.ReasonResolved
+		resp.Detail = "outside name (simulated)" // the cluster DNS forwards it; the simulated world answers
 		if ip, ok := w.resolve(r.Host); ok {
-			return probe.Response{Verdict: results.Allowed, Reason: results.ReasonResolved, Detail: ip}
+			resp.Detail = ip
 		}
-		// the cluster DNS forwards outside names; the simulated world answers
-		return probe.Response{Verdict: results.Allowed, Reason: results.ReasonResolved, Detail: "outside name (simulated)"}
+		return resp
 	}
 	host := r.Host
 	if _, err := netip.ParseAddr(host); err != nil {
@@ -342,8 +344,9 @@ func (w *world) answer(src *policy.Pod, r probe.Request) probe.Response {
 	return probe.Response{Verdict: results.Allowed, Reason: results.ReasonConnected, DecidedBy: d.String()}
 }
 
-// lookup decides whether src can reach the cluster DNS; when it cannot, the
-// response is the failed lookup's.
+// lookup decides whether src can reach the cluster DNS: when it can, the
+// response carries the deciding rule; when it cannot, it is the failed
+// lookup's.
 func (w *world) lookup(src *policy.Pod) (probe.Response, bool) {
 	dns := w.podsByIP[DNSPodIP]
 	if dns == nil {
@@ -357,7 +360,7 @@ func (w *world) lookup(src *policy.Pod) (probe.Response, bool) {
 		return probe.Response{Verdict: results.Blocked, Reason: results.ReasonTimeout,
 			Detail: "DNS lookup timed out", DecidedBy: "DNS " + d.String()}, false
 	}
-	return probe.Response{}, true
+	return probe.Response{DecidedBy: "DNS " + d.String()}, true
 }
 
 // resolve maps an in-cluster Service name (svc.ns, svc.ns.svc,

@@ -1,12 +1,18 @@
-// Package run is `netverify run`: load scenarios, run them on the cluster,
-// print the report, exit with the verdict.
+// Package run is `netverify run`: load scenarios, run them on the cluster
+// (or, with --dry-run, on a simulated one), print the report, exit with the
+// verdict.
+//
+// The command goes complete → validate → load → run: complete fills the
+// defaults that depend on other flags, validate checks every flag and
+// touches nothing, load reads the scenario files and the built-in suite,
+// and only run connects to a cluster. So a bad flag never costs a file
+// read, and a bad flag or a bad file never costs an API call.
 package run
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -15,14 +21,12 @@ import (
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/orchestrator"
-	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/report"
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
+	"github.com/netverify/netverify/simulate"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Permissions are what `netverify run` needs, cluster-wide.
@@ -36,14 +40,43 @@ var Permissions = []kube.Permission{
 	{Verb: "list", Resource: "events"},
 }
 
+// dryRunNote is printed on stderr by every --dry-run.
+const dryRunNote = "dry run: observations computed from the policies by the semantics engine; nothing was created on any cluster"
+
+// env is what a run takes from outside the process: the cluster connection,
+// the executor of probe commands and the clock. NewCommand gives the real
+// ones; tests give a simulated cluster.
+type env struct {
+	// Connect returns the clients of the cluster to run on
+	// (kube.Flags.Connect). --dry-run never calls it.
+	Connect func(ctx context.Context) (*kube.Clients, error)
+	// NewExecutor returns what runs the probe program in the pods of the
+	// cluster Connect returned (orchestrator.APIExecutor: pods/exec through
+	// the API server).
+	NewExecutor func(*kube.Clients) orchestrator.Executor
+	// Clock times the run's budgets and pauses; the wall clock when nil.
+	Clock orchestrator.Clock
+}
+
+// realEnv is the real cluster named by the kubectl-style flags.
+func realEnv(kf *kube.Flags) env {
+	return env{
+		Connect: kf.Connect,
+		NewExecutor: func(c *kube.Clients) orchestrator.Executor {
+			return &orchestrator.APIExecutor{Config: c.Config, Client: c.Clientset}
+		},
+	}
+}
+
 type options struct {
 	streams kube.Streams
-	kf      *kube.Flags
+	env     env
 
 	files             []string
 	builtin           bool
 	only, skip        []string
 	output            string
+	dryRun            bool
 	concurrency       int
 	timeout           time.Duration
 	probeTimeout      time.Duration
@@ -66,13 +99,18 @@ type options struct {
 	metadataIPs       []string
 	externalTarget    string
 
-	scs       []*scenarios.Scenario
+	// filled by validate (parsed flags) and load (the scenarios to run)
 	placement orchestrator.Placement
+	scs       []*scenarios.Scenario
 }
 
 // NewCommand returns `netverify run`.
 func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
-	o := &options{streams: streams, kf: kf}
+	return newCommand(streams, realEnv(kf))
+}
+
+func newCommand(streams kube.Streams, e env) *cobra.Command {
+	o := &options{streams: streams, env: e}
 	cmd := &cobra.Command{
 		Use:   "run [-f FILE|DIR|-]...",
 		Short: "Run scenarios on the cluster and compare what was observed with what was expected",
@@ -80,14 +118,19 @@ func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
 applies its NetworkPolicies, probes every expected connection from inside the
 pods, and reports a verdict per expectation. With no -f it runs the built-in suite.
 
+With --dry-run the same pipeline runs on a simulated cluster whose answers
+are computed from the policies by the semantics engine: the expected table,
+with the rule that decides each row. It needs no cluster and creates nothing.
+
 Exit codes: 0 all expectations met; 1 an expectation failed (or was
 inconclusive); 2 a tool or input error, or a probe that broke.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.complete(); err != nil {
+			o.complete()
+			if err := o.validate(); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
-			if err := o.validate(); err != nil {
+			if err := o.load(); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
 			return o.run(cmd.Context())
@@ -99,10 +142,11 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.StringArrayVar(&o.only, "scenario", nil, "run only the named scenario (repeatable)")
 	f.StringArrayVar(&o.skip, "skip", nil, "skip the named scenario (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats(), "|"))
+	f.BoolVar(&o.dryRun, "dry-run", false, "run on a simulated cluster: the table expected from the policies, with the deciding rule; no cluster needed, nothing created")
 	f.IntVar(&o.concurrency, "concurrency", 16, "exec calls in flight at once")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up the whole run after this long (cleanup still runs)")
 	f.DurationVar(&o.probeTimeout, "probe-timeout", time.Second, "timeout of one connection attempt")
-	f.DurationVar(&o.matchBudget, "match-budget", 10*time.Second, "after policies are applied, retry a mismatching probe for this long")
+	f.DurationVar(&o.matchBudget, "match-budget", orchestrator.DefaultMatchBudget, "after policies are applied, retry a mismatching probe for this long: how long the CNI may take to enforce (slow enforcement is reported, not failed)")
 	f.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long probe pods may take to become Ready")
 	f.BoolVar(&o.keep, "keep", false, "leave the run's namespaces for debugging")
 	f.StringVar(&o.imageProbe, "image-probe", version.ProbeImage(), "probe image (holds /netverify-probe; serves and probes); set it for your own registry")
@@ -117,122 +161,45 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.StringVar(&o.reportConfigMap, "report-configmap", "", "also write the result and a bounded history to this ConfigMap (NAMESPACE/NAME), with a Warning Event on mismatches")
 	f.IntVar(&o.historySize, "history", 20, "runs kept in the report ConfigMap's history")
 	f.StringVar(&o.pushgateway, "pushgateway", "", "push netverify_* metrics to this Prometheus Pushgateway URL")
-	f.StringVar(&o.expect, "expect", "scenario", "where expectations come from: scenario (hand-written) or policies (every pod pair × declared port, computed by the semantics engine)")
+	f.StringVar(&o.expect, "expect", expectScenario, "where expectations come from: scenario (hand-written) or policies (every pod pair × declared port, computed by the semantics engine)")
 	f.StringSliceVar(&o.metadataIPs, "metadata-ip", []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba}, "cloud metadata addresses the built-in suite checks (one or two)")
 	f.StringVar(&o.externalTarget, "external-target", scenarios.ExternalTargetIP, "outside address (TCP 443) the built-in suite's egress checks reach")
 	f.BoolVar(&o.allowInconclusive, "allow-inconclusive", false, "exit 0 even when some results are inconclusive")
 	return cmd
 }
 
-func (o *options) complete() error {
-	var err error
-	if len(o.files) > 0 {
-		o.scs, err = scenarios.Load(o.files, o.streams.In)
-		if err != nil {
-			return err
-		}
-	}
-	if len(o.files) == 0 || o.builtin {
-		b, err := scenarios.Builtin()
-		if err != nil {
-			return fmt.Errorf("built-in suite: %w", err)
-		}
-		if err := o.substitute(b); err != nil {
-			return err
-		}
-		o.scs = append(o.scs, b...)
-	}
-	seen := map[string]string{}
-	for _, sc := range o.scs {
-		if prev, ok := seen[sc.Metadata.Name]; ok {
-			return fmt.Errorf("scenario %q is defined twice: in %s and in %s (rename one, or drop --builtin)", sc.Metadata.Name, prev, sc.Source)
-		}
-		seen[sc.Metadata.Name] = sc.Source
-	}
-	o.scs, err = filter(o.scs, o.only, o.skip)
-	if err != nil {
-		return err
-	}
-	switch o.expect {
-	case "scenario":
-		if err := lint(o.streams.ErrOut, o.scs); err != nil {
-			return err
-		}
-	case "policies":
-		for _, sc := range o.scs {
-			computed, err := policy.ExpectationsFromPolicies(sc)
-			if err != nil {
-				return err
-			}
-			sc.Spec.Expect = sc.Spec.Expect[:0]
-			for _, c := range computed {
-				e := c.Expectation
-				if c.Decision.Verdict == policy.ImplementationDefined {
-					e.ImplementationDefined = c.Decision.Reason
-				}
-				sc.Spec.Expect = append(sc.Spec.Expect, e)
-			}
-		}
-	default:
-		return fmt.Errorf("--expect %q: want scenario or policies", o.expect)
-	}
+// complete fills the defaults that depend on other flags: --mode agnhost
+// probes from the agnhost image unless --image-probe names another.
+func (o *options) complete() {
 	if o.mode == orchestrator.ModeAgnhost && o.imageProbe == version.ProbeImage() {
 		o.imageProbe = orchestrator.DefaultAgnhostImage
 	}
-	if o.placement.Tolerations, err = parseTolerations(o.tolerations); err != nil {
-		return err
-	}
-	o.placement.NodeSelector = o.nodeSelector
-	o.placement.ImagePullSecrets = o.pullSecrets
-	if o.placement.Resources.Requests, err = parseResources("--requests", o.requests); err != nil {
-		return err
-	}
-	if o.placement.Resources.Limits, err = parseResources("--limits", o.limits); err != nil {
-		return err
-	}
-	return nil
 }
 
-func (o *options) validate() error {
-	var errs []error
-	if !contains(outputFormats(), o.output) {
-		errs = append(errs, fmt.Errorf("-o %q: valid formats are %s", o.output, strings.Join(outputFormats(), ", ")))
-	}
-	if o.reportConfigMap != "" {
-		if ns, name, ok := strings.Cut(o.reportConfigMap, "/"); !ok || ns == "" || name == "" {
-			errs = append(errs, fmt.Errorf("--report-configmap %q: want NAMESPACE/NAME", o.reportConfigMap))
-		}
-	}
-	switch o.mode {
-	case orchestrator.ModeBatch, orchestrator.ModePerProbe, orchestrator.ModeAgnhost:
-	default:
-		errs = append(errs, fmt.Errorf("--mode %q: want batch, per-probe or agnhost", o.mode))
-	}
-	if o.imageServer != "" && o.mode != orchestrator.ModeAgnhost {
-		errs = append(errs, errors.New("--image-server only applies with --mode agnhost (netverify's probe image both serves and probes)"))
-	}
-	if o.concurrency < 1 {
-		errs = append(errs, errors.New("--concurrency must be at least 1"))
-	}
-	if o.probeTimeout <= 0 || o.matchBudget < 0 || o.timeout <= 0 {
-		errs = append(errs, errors.New("--timeout and --probe-timeout must be positive"))
-	}
-	if len(o.scs) == 0 {
-		errs = append(errs, errors.New("no scenarios to run"))
-	}
-	if o.namespacePrefix == "" || len(o.namespacePrefix) > 10 {
-		errs = append(errs, errors.New("--namespace-prefix must be 1 to 10 characters"))
-	}
-	return errors.Join(errs...)
+// target is the cluster a run runs on: clients for its objects, the
+// executor of the probe program in its pods, the clock of its budgets.
+type target struct {
+	clients *kube.Clients
+	exec    orchestrator.Executor
+	clock   orchestrator.Clock // nil: the wall clock
 }
 
-func (o *options) run(parent context.Context) error {
-	ctx, cancel := context.WithTimeout(parent, o.timeout)
-	defer cancel()
-	clients, err := o.kf.Connect(ctx)
+// connect returns the real cluster, once it has checked that the run may do
+// there all it needs to.
+func (o *options) connect(ctx context.Context) (target, error) {
+	clients, err := o.env.Connect(ctx)
 	if err != nil {
-		return &kube.ExitError{Code: results.ExitError, Err: err}
+		return target{}, err
 	}
+	if err := kube.CheckAccess(ctx, clients.Clientset, o.permissions()); err != nil {
+		return target{}, err
+	}
+	return target{clients: clients, exec: o.env.NewExecutor(clients), clock: o.env.Clock}, nil
+}
+
+// permissions are Permissions plus what --report-configmap and
+// --image-pull-secret add.
+func (o *options) permissions() []kube.Permission {
 	perms := append([]kube.Permission{}, Permissions...)
 	if o.reportConfigMap != "" {
 		ns, _, _ := strings.Cut(o.reportConfigMap, "/")
@@ -247,30 +214,35 @@ func (o *options) run(parent context.Context) error {
 				kube.Permission{Verb: "create", Resource: "secrets"})
 		}
 	}
-	if err := kube.CheckAccess(ctx, clients.Clientset, perms); err != nil {
-		return &kube.ExitError{Code: results.ExitError, Err: err}
-	}
-	isTTY := func(f any) bool {
-		if fd, ok := f.(*os.File); ok {
-			return term.IsTerminal(int(fd.Fd()))
+	return perms
+}
+
+// simulated returns a cluster without a cluster (--dry-run): the simulated
+// cluster answers probes from the policies, on virtual time, so budgets
+// cost nothing.
+func simulated() target {
+	clock := orchestrator.NewVirtualClock(time.Now())
+	sim := simulate.New()
+	sim.Clock = clock
+	return target{clients: &kube.Clients{Clientset: sim.Client}, exec: sim, clock: clock}
+}
+
+func (o *options) run(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, o.timeout)
+	defer cancel()
+	fail := func(err error) error { return &kube.ExitError{Code: results.ExitError, Err: err} }
+
+	var t target
+	if o.dryRun {
+		fmt.Fprintln(o.streams.ErrOut, dryRunNote)
+		t = simulated()
+	} else {
+		var err error
+		if t, err = o.connect(ctx); err != nil {
+			return fail(err)
 		}
-		return false
 	}
-	opts := orchestrator.Options{
-		NamespacePrefix: o.namespacePrefix, ProbeImage: o.imageProbe, ServerImage: o.imageServer, Mode: o.mode,
-		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
-		ReadyTimeout: o.readyTimeout, Keep: o.keep, Placement: o.placement,
-		KubectlFlags: clients.KubectlFlags, Log: o.streams.ErrOut,
-	}
-	if isTTY(o.streams.ErrOut) {
-		opts.Progress = o.streams.ErrOut
-	}
-	r := &orchestrator.Runner{
-		Client: clients.Clientset,
-		Exec:   &orchestrator.APIExecutor{Config: clients.Config, Client: clients.Clientset},
-		Opts:   opts,
-	}
-	rep, _, err := r.Run(ctx, o.scs)
+	rep, _, err := o.runner(t).Run(ctx, o.scs)
 	if err != nil {
 		switch {
 		case errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil:
@@ -278,20 +250,24 @@ func (o *options) run(parent context.Context) error {
 		case parent.Err() != nil:
 			err = errors.New("interrupted (everything the run created was removed)")
 		}
-		return &kube.ExitError{Code: results.ExitError, Err: err}
+		return fail(err)
 	}
-	perr := o.publish(ctx, clients, rep)
-	var werr error
-	if o.output == "prometheus" {
-		werr = inclusterreport.WriteMetrics(o.streams.Out, rep)
+	var perr error
+	if o.dryRun {
+		for i := range rep.Results {
+			rep.Results[i].Repro = "" // there is no pod to exec into
+		}
 	} else {
-		werr = report.Write(o.streams.Out, o.output, rep, report.Options{Color: isTTY(o.streams.Out)})
+		perr = o.publish(ctx, t.clients, rep)
 	}
-	if werr != nil {
-		return &kube.ExitError{Code: results.ExitError, Err: werr}
+	if err := o.write(rep); err != nil {
+		return fail(err)
+	}
+	if e := rep.Enforcement; e != nil && e.Slow {
+		fmt.Fprintf(o.streams.ErrOut, "warning: slow enforcement: %s\n", e)
 	}
 	if perr != nil {
-		return &kube.ExitError{Code: results.ExitError, Err: perr}
+		return fail(perr)
 	}
 	if code := rep.Summary.ExitCode(o.allowInconclusive); code != 0 {
 		return &kube.ExitError{Code: code}
@@ -299,29 +275,31 @@ func (o *options) run(parent context.Context) error {
 	return nil
 }
 
-// substitute points the built-in suite's outside targets at the addresses
-// given by --metadata-ip and --external-target.
-func (o *options) substitute(b []*scenarios.Scenario) error {
-	if n := len(o.metadataIPs); n < 1 || n > 2 {
-		return fmt.Errorf("--metadata-ip: give one or two addresses, got %d", n)
+// runner is the orchestrator's Runner for the flags, on t.
+func (o *options) runner(t target) *orchestrator.Runner {
+	opts := orchestrator.Options{
+		NamespacePrefix: o.namespacePrefix, ProbeImage: o.imageProbe, ServerImage: o.imageServer, Mode: o.mode,
+		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
+		ReadyTimeout: o.readyTimeout, Keep: o.keep, Placement: o.placement,
+		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut,
 	}
-	repl := map[string]string{
-		scenarios.MetadataIP:        o.metadataIPs[0],
-		scenarios.MetadataIPAlibaba: o.metadataIPs[len(o.metadataIPs)-1],
-		scenarios.ExternalTargetIP:  o.externalTarget,
+	if o.dryRun {
+		// the simulated cluster pulls no image: there is no secret to copy
+		opts.Placement.ImagePullSecrets = nil
 	}
-	for _, from := range []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba, scenarios.ExternalTargetIP} {
-		if repl[from] == from {
-			continue
-		}
-		if err := scenarios.SubstituteAddress(b, from, repl[from]); err != nil {
-			return fmt.Errorf("--metadata-ip/--external-target: %w", err)
-		}
+	if isTerminal(o.streams.ErrOut) {
+		opts.Progress = o.streams.ErrOut
 	}
-	return nil
+	return &orchestrator.Runner{Client: t.clients.Clientset, Exec: t.exec, Opts: opts, Clock: t.clock}
 }
 
-func outputFormats() []string { return append(report.Formats(), "prometheus") }
+// write prints the report on stdout in the -o format.
+func (o *options) write(rep *results.Report) error {
+	if o.output == "prometheus" {
+		return inclusterreport.WriteMetrics(o.streams.Out, rep)
+	}
+	return report.Write(o.streams.Out, o.output, rep, report.Options{Color: isTerminal(o.streams.Out)})
+}
 
 // publish writes the in-cluster report (ConfigMap, Warning Event on
 // mismatches) and pushes metrics, when asked to.
@@ -345,82 +323,11 @@ func (o *options) publish(ctx context.Context, clients *kube.Clients, rep *resul
 	return nil
 }
 
-// lint prints, before anything is created, every hand-written expectation
-// the scenario's own policies contradict (with the rule that decides it),
-// and policy notes such as an "isolation" policy that also cuts
-// same-namespace traffic. Findings are warnings: the cluster has the last word.
-func lint(w io.Writer, scs []*scenarios.Scenario) error {
-	for _, sc := range scs {
-		findings, err := policy.Lint(sc)
-		if err != nil {
-			return err
-		}
-		for _, f := range findings {
-			fmt.Fprintf(w, "lint: %s\n", f)
-		}
-	}
-	return nil
-}
+func outputFormats() []string { return append(report.Formats(), "prometheus") }
 
-func filter(scs []*scenarios.Scenario, only, skip []string) ([]*scenarios.Scenario, error) {
-	known := map[string]bool{}
-	for _, s := range scs {
-		known[s.Metadata.Name] = true
-	}
-	for _, n := range append(append([]string{}, only...), skip...) {
-		if !known[n] {
-			return nil, fmt.Errorf("no scenario named %q", n)
-		}
-	}
-	var out []*scenarios.Scenario
-	for _, s := range scs {
-		if (len(only) == 0 || contains(only, s.Metadata.Name)) && !contains(skip, s.Metadata.Name) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+func isTerminal(w any) bool {
+	if f, ok := w.(*os.File); ok {
+		return term.IsTerminal(int(f.Fd()))
 	}
 	return false
-}
-
-// parseTolerations reads key[=value]:Effect (Effect may be empty: key=value:).
-func parseTolerations(in []string) ([]corev1.Toleration, error) {
-	var out []corev1.Toleration
-	for _, t := range in {
-		kv, effect, _ := strings.Cut(t, ":")
-		key, value, hasValue := strings.Cut(kv, "=")
-		if key == "" {
-			return nil, fmt.Errorf("--toleration %q: want key[=value]:Effect", t)
-		}
-		tol := corev1.Toleration{Key: key, Effect: corev1.TaintEffect(effect), Operator: corev1.TolerationOpExists}
-		if hasValue {
-			tol.Operator, tol.Value = corev1.TolerationOpEqual, value
-		}
-		switch tol.Effect {
-		case "", corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
-		default:
-			return nil, fmt.Errorf("--toleration %q: effect must be NoSchedule, PreferNoSchedule or NoExecute", t)
-		}
-		out = append(out, tol)
-	}
-	return out, nil
-}
-
-func parseResources(flag string, in map[string]string) (corev1.ResourceList, error) {
-	out := corev1.ResourceList{}
-	for k, v := range in {
-		q, err := resource.ParseQuantity(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s=%s: %v", flag, k, v, err)
-		}
-		out[corev1.ResourceName(k)] = q
-	}
-	return out, nil
 }

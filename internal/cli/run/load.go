@@ -1,0 +1,136 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/netverify/netverify/policy"
+	"github.com/netverify/netverify/scenarios"
+)
+
+// load reads what the run runs, once the flags are valid: the -f files, the
+// built-in suite (pointed at --metadata-ip and --external-target), the
+// --scenario/--skip selection, and the expectations --expect asks for. With
+// --expect=scenario it prints, as warnings on stderr, every hand-written
+// expectation the scenario's own policies contradict.
+func (o *options) load() error {
+	var scs []*scenarios.Scenario
+	if len(o.files) > 0 {
+		loaded, err := scenarios.Load(o.files, o.streams.In)
+		if err != nil {
+			return err
+		}
+		scs = loaded
+	}
+	if len(o.files) == 0 || o.builtin {
+		b, err := scenarios.Builtin()
+		if err != nil {
+			return fmt.Errorf("built-in suite: %w", err)
+		}
+		if err := o.substitute(b); err != nil {
+			return err
+		}
+		scs = append(scs, b...)
+	}
+	seen := map[string]string{}
+	for _, sc := range scs {
+		if prev, ok := seen[sc.Metadata.Name]; ok {
+			return fmt.Errorf("scenario %q is defined twice: in %s and in %s (rename one, or drop --builtin)", sc.Metadata.Name, prev, sc.Source)
+		}
+		seen[sc.Metadata.Name] = sc.Source
+	}
+	scs, err := filter(scs, o.only, o.skip)
+	if err != nil {
+		return err
+	}
+	if len(scs) == 0 {
+		return errors.New("no scenarios to run")
+	}
+	switch o.expect {
+	case expectScenario:
+		if err := lint(o.streams.ErrOut, scs); err != nil {
+			return err
+		}
+	case expectPolicies:
+		if scs, err = fromPolicies(scs); err != nil {
+			return err
+		}
+	}
+	o.scs = scs
+	return nil
+}
+
+// substitute points the built-in suite's outside targets at the addresses
+// given by --metadata-ip and --external-target (validate checked them).
+func (o *options) substitute(b []*scenarios.Scenario) error {
+	repl := map[string]string{
+		scenarios.MetadataIP:        o.metadataIPs[0],
+		scenarios.MetadataIPAlibaba: o.metadataIPs[len(o.metadataIPs)-1],
+		scenarios.ExternalTargetIP:  o.externalTarget,
+	}
+	for _, from := range []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba, scenarios.ExternalTargetIP} {
+		if repl[from] == from {
+			continue
+		}
+		if err := scenarios.SubstituteAddress(b, from, repl[from]); err != nil {
+			return fmt.Errorf("--metadata-ip/--external-target: %w", err)
+		}
+	}
+	return nil
+}
+
+// fromPolicies returns copies of scs whose expectations are those computed
+// from their policies (--expect=policies).
+func fromPolicies(scs []*scenarios.Scenario) ([]*scenarios.Scenario, error) {
+	out := make([]*scenarios.Scenario, 0, len(scs))
+	for _, sc := range scs {
+		exps, err := policy.ScenarioExpectations(sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: scenario %q: --expect=policies: %w", sc.Source, sc.Metadata.Name, err)
+		}
+		cp := *sc
+		cp.Spec.Expect = exps
+		out = append(out, &cp)
+	}
+	return out, nil
+}
+
+// lint prints, before anything is created, every hand-written expectation
+// the scenario's own policies contradict (with the rule that decides it),
+// and policy notes such as an "isolation" policy that also cuts
+// same-namespace traffic. Findings are warnings: the cluster has the last word.
+func lint(w io.Writer, scs []*scenarios.Scenario) error {
+	for _, sc := range scs {
+		findings, err := policy.Lint(sc)
+		if err != nil {
+			return err
+		}
+		for _, f := range findings {
+			fmt.Fprintf(w, "lint: %s\n", f)
+		}
+	}
+	return nil
+}
+
+// filter applies --scenario and --skip; a name that matches no scenario is
+// an error.
+func filter(scs []*scenarios.Scenario, only, skip []string) ([]*scenarios.Scenario, error) {
+	known := map[string]bool{}
+	for _, s := range scs {
+		known[s.Metadata.Name] = true
+	}
+	for _, n := range append(slices.Clone(only), skip...) {
+		if !known[n] {
+			return nil, fmt.Errorf("no scenario named %q", n)
+		}
+	}
+	var out []*scenarios.Scenario
+	for _, s := range scs {
+		if (len(only) == 0 || slices.Contains(only, s.Metadata.Name)) && !slices.Contains(skip, s.Metadata.Name) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
