@@ -186,6 +186,7 @@ func (c *Cluster) Exec(ctx context.Context, namespace, pod, _ string, argv []str
 	for _, r := range reqs {
 		resp := w.answer(src, r)
 		resp.ID = r.ID
+		resp.DecidedBy = w.logical.Replace(resp.DecidedBy)
 		line, _ := json.Marshal(resp) // strings and ints: cannot fail
 		out.Write(append(line, '\n'))
 		if single {
@@ -242,6 +243,7 @@ func parseCommand(argv []string) (reqs []probe.Request, single bool, err error) 
 // them.
 type world struct {
 	engine   *policy.Engine
+	logical  *strings.Replacer // run namespace names → the scenario's names
 	pods     []policy.Pod
 	podsByIP map[string]*policy.Pod
 	services []corev1.Service
@@ -266,9 +268,14 @@ func (c *Cluster) world(ctx context.Context) (*world, error) {
 	}
 	w := &world{podsByIP: map[string]*policy.Pod{}, services: svcs.Items}
 	var namespaces []policy.Namespace
+	var names []string
 	for _, ns := range nss.Items {
 		namespaces = append(namespaces, policy.Namespace{Name: ns.Name, Labels: ns.Labels})
+		if l := ns.Labels[orchestrator.LabelLogicalNamespace]; l != "" {
+			names = append(names, ns.Name+"/", l+"/")
+		}
 	}
+	w.logical = strings.NewReplacer(names...)
 	for _, p := range pods.Items {
 		pp := policy.Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, IP: p.Status.PodIP, HostNetwork: p.Spec.HostNetwork}
 		for _, ctr := range p.Spec.Containers {

@@ -83,8 +83,8 @@ func TestEnforcingClusterPasses(t *testing.T) {
 			t.Errorf("%s → %s: no deciding rule", r.From, r.To)
 		}
 	}
-	if got := rep.Results[1].DecidedBy; !strings.Contains(got, "blocked") || !strings.Contains(got, "backend") {
-		t.Errorf("blocked row decided by %q; want the verdict and the isolating policy", got)
+	if got := rep.Results[1].DecidedBy; !strings.Contains(got, "blocked") || !strings.Contains(got, "app/backend") || strings.Contains(got, "nv-") {
+		t.Errorf("blocked row decided by %q; want the verdict and the isolating policy, in the scenario's namespace names", got)
 	}
 	if got := rep.Results[2].AnsweredBy; !strings.HasSuffix(got, "-app/backend") {
 		t.Errorf("service answered by %q", got)

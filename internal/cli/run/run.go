@@ -257,6 +257,7 @@ func (o *options) run(parent context.Context) error {
 		for i := range rep.Results {
 			rep.Results[i].Repro = "" // there is no pod to exec into
 		}
+		rep.Enforcement = nil // nothing was enforced
 	} else {
 		perr = o.publish(ctx, t.clients, rep)
 	}
