@@ -10,7 +10,7 @@ MODES ?= cilium none cilium-noenforce
 export CGO_ENABLED := 0
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build test test-unit test-e2e test-e2e-external cluster-up cluster-down demo bench lint clean
+.PHONY: all build test test-unit test-e2e test-e2e-external cluster-up cluster-down demo bench soak fuzz lint clean
 
 all: build
 
@@ -47,6 +47,11 @@ demo:
 
 bench: build
 	e2e/bench.sh
+
+# soak: the built-in suite SOAK_RUNS times (default 50) on the enforcing local
+# cluster and once per non-enforcing mode; writes docs/soak.md. Not in `make test`.
+soak: build
+	e2e/soak.sh
 
 TOOLS := $(HOME)/.cache/netverify/tools/bin
 ACTIONLINT_VERSION := v1.7.12
