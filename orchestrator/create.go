@@ -221,13 +221,25 @@ func orDash(s string) string {
 }
 
 // DeleteNamespaces deletes namespaces and, when wait is set, waits until they
-// are gone (or ctx ends).
+// are gone. A delete the API server refused for a transient reason (it was
+// restarting, the connection broke) is retried until ctx ends, so a run
+// cleans up once the server is back.
 func DeleteNamespaces(ctx context.Context, c kubernetes.Interface, names []string, wait bool) error {
 	var errs []error
 	for _, n := range names {
-		err := c.CoreV1().Namespaces().Delete(ctx, n, metav1.DeleteOptions{PropagationPolicy: ptrTo(metav1.DeletePropagationBackground)})
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("deleting namespace %s: %w", n, err))
+		for {
+			err := c.CoreV1().Namespaces().Delete(ctx, n, metav1.DeleteOptions{PropagationPolicy: ptrTo(metav1.DeletePropagationBackground)})
+			if err == nil || apierrors.IsNotFound(err) {
+				break
+			}
+			if !retriable(err) || ctx.Err() != nil {
+				errs = append(errs, fmt.Errorf("deleting namespace %s: %w", n, err))
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
 		}
 	}
 	if !wait || len(errs) > 0 {
@@ -247,6 +259,18 @@ func DeleteNamespaces(ctx context.Context, c kubernetes.Interface, names []strin
 		}
 	}
 	return nil
+}
+
+// retriable reports whether an API error may go away by itself: the server
+// was unreachable, overloaded or restarting. Refusals (forbidden, invalid,
+// conflict…) are not.
+func retriable(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true // no answer from the server: transport
+	}
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err)
 }
 
 func ptrTo[T any](v T) *T { return &v }

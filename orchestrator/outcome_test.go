@@ -2,7 +2,9 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +12,11 @@ import (
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // makeState builds a probe state of scenario "s" with tweaks.
@@ -284,5 +291,37 @@ func TestObserveServiceIdentity(t *testing.T) {
 	}
 	if got := s.observe(impostor, false); got.Verdict != results.Allowed {
 		t.Errorf("identity not checked (agnhost): %+v", got)
+	}
+}
+
+// Cleanup outlasts an API server that is briefly unreachable: a failed
+// delete is retried until it goes through; a refusal is not retried.
+func TestDeleteNamespacesRetriesTransientErrors(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	if _, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "nv-x"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var failures atomic.Int32
+	c.PrependReactor("delete", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failures.Add(1) <= 3 {
+			return true, nil, errors.New("dial tcp 10.0.0.1:6443: connect: connection refused")
+		}
+		return false, nil, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := DeleteNamespaces(ctx, c, []string{"nv-x"}, true); err != nil {
+		t.Fatalf("DeleteNamespaces: %v", err)
+	}
+	if failures.Load() != 4 {
+		t.Errorf("%d delete attempts, want 4", failures.Load())
+	}
+	forbidden := newFakeClient(true)
+	forbidden.PrependReactor("delete", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "nv-y", errors.New("no"))
+	})
+	if err := DeleteNamespaces(ctx, forbidden, []string{"nv-y"}, true); !apierrors.IsForbidden(err) {
+		t.Errorf("forbidden delete: %v", err)
 	}
 }
