@@ -32,7 +32,36 @@ func (x *run) createNamespaces(ctx context.Context, plan *Plan) error {
 		}
 		x.created = append(x.created, ns.Name)
 	}
+	if err := x.waitServiceAccounts(ctx); err != nil {
+		return err
+	}
 	return x.copyPullSecrets(ctx, x.created)
+}
+
+// waitServiceAccounts waits until every new namespace has its "default"
+// ServiceAccount: the API server refuses pods in a namespace whose service
+// account the controller-manager has not created yet (as upstream's e2e
+// framework, which waits for it too).
+func (x *run) waitServiceAccounts(ctx context.Context) error {
+	deadline := x.clock.Now().Add(x.o.ReadyTimeout)
+	for _, ns := range x.created {
+		for {
+			_, err := x.client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+			if err == nil {
+				break
+			}
+			if !apierrors.IsNotFound(err) && !retriable(err) {
+				return &InfraError{fmt.Errorf("reading the default service account of %s: %w", ns, err)}
+			}
+			if x.clock.Now().After(deadline) {
+				return &InfraError{fmt.Errorf("namespace %s has no default service account after %s: is the controller-manager running? (%v)", ns, x.o.ReadyTimeout, err)}
+			}
+			if err := sleep(ctx, x.clock, 200*time.Millisecond); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // cleanUp deletes the run's namespaces (and so everything in them) and

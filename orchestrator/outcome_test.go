@@ -325,3 +325,24 @@ func TestDeleteNamespacesRetriesTransientErrors(t *testing.T) {
 		t.Errorf("forbidden delete: %v", err)
 	}
 }
+
+// Pods are created only once their namespace has its default
+// ServiceAccount; a controller-manager that never creates it is named.
+func TestRunWaitsForServiceAccount(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	c.PrependReactor("get", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewNotFound(schema.GroupResource{Resource: "serviceaccounts"}, "default")
+	})
+	r := &Runner{Client: c, Exec: &scriptedExec{}, Opts: testOptions(), Clock: testClock()}
+	_, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	var ie *InfraError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "no default service account") {
+		t.Fatalf("err = %v, want an InfraError about the default service account", err)
+	}
+	pods, _ := c.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+	if len(pods.Items) != 0 {
+		t.Errorf("%d pods created before the service account existed", len(pods.Items))
+	}
+	assertCleanedUp(t, c)
+}

@@ -79,7 +79,19 @@ func newFakeClient(ready bool) *fake.Clientset {
 		s.Spec.ClusterIP = "10.96.0.42"
 		return false, nil, nil
 	})
+	withServiceAccounts(c)
 	return c
+}
+
+// withServiceAccounts makes c create a namespace's default ServiceAccount
+// with the namespace, as the controller-manager does.
+func withServiceAccounts(c *fake.Clientset) {
+	c.PrependReactor("create", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ns := a.(k8stesting.CreateAction).GetObject().(*corev1.Namespace)
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
+		_ = c.Tracker().Add(sa)
+		return false, nil, nil
+	})
 }
 
 // scriptedExec answers batch execs with a function of (source pod, request).

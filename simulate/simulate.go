@@ -111,6 +111,12 @@ func New() *Cluster {
 		p.Status = readyStatus(fmt.Sprintf("10.244.%d.%d", n/250, n%250+1))
 		return false, nil, nil
 	})
+	c.Client.PrependReactor("create", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ns := a.(k8stesting.CreateAction).GetObject().(*corev1.Namespace)
+		// the controller-manager's job: every namespace gets a default ServiceAccount
+		_ = c.Client.Tracker().Add(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}})
+		return false, nil, nil
+	})
 	c.Client.PrependReactor("create", "networkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		np := a.(k8stesting.CreateAction).GetObject().(*networkingv1.NetworkPolicy)
 		c.mu.Lock()

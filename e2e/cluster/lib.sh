@@ -28,6 +28,8 @@ STUB_NS_IP=172.31.254.2
 STUB_TABLE=4242
 STUB_RULE_PRIO=1000
 GUARD_TABLE=netverify_guard
+# The cgroup (in every hierarchy) the kubelet puts all pods under.
+CGROUP_PARENT=netverify
 K8S_BIN="$CACHE/kubernetes-$KUBERNETES_VERSION-$K8S_RECIPE/bin"
 CILIUM_DIR="$CACHE/cilium-$CILIUM_VERSION"
 COREDNS_BIN="$CACHE/coredns-$COREDNS_VERSION/bin/coredns"
@@ -45,15 +47,20 @@ log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 kc() { "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 
+# link_names prints the names of this machine's network interfaces.
+link_names() { ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1; }
+
 uplink_dev() { ip -4 route show default | awk '{for(i=1;i<NF;i++) if($i=="dev"){print $(i+1); exit}}'; }
 node_ip() { ip -4 -o addr show dev "$(uplink_dev)" | awk '{split($4,a,"/"); print a[1]; exit}'; }
 
 # start NAME CMD... runs a component in the background, logging to
-# $STATE/logs/NAME.log, its PID in $STATE/pids/NAME.pid.
+# $STATE/logs/NAME.log, its PID in $STATE/pids/NAME.pid, its command line in
+# $STATE/cmds/NAME.
 start() {
   local name=$1; shift
-  mkdir -p "$STATE/logs" "$STATE/pids"
-  setsid "$@" >"$STATE/logs/$name.log" 2>&1 < /dev/null &
+  mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/cmds"
+  printf '%s\0' "$@" > "$STATE/cmds/$name"   # for restart.sh
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$STATE/pids/$name.pid"
 }
 

@@ -22,8 +22,34 @@ t0=$SECONDS
 "$here/down.sh" --quiet
 
 mkdir -p "$RUNDIR"
-# the netfilter tables this machine had before the cluster: down.sh leaves exactly these
+# What this machine had before the cluster: down.sh removes only what is new
+# (netfilter tables, iptables chains and rules, links, network namespaces).
 [[ -f "$RUNDIR/nft-tables.orig" ]] || nft list tables > "$RUNDIR/nft-tables.orig" 2>/dev/null || true
+[[ -f "$RUNDIR/iptables.orig" ]] || iptables-save 2>/dev/null | grep -v '^#' > "$RUNDIR/iptables.orig" || true
+[[ -f "$RUNDIR/ip6tables.orig" ]] || ip6tables-save 2>/dev/null | grep -v '^#' > "$RUNDIR/ip6tables.orig" || true
+[[ -f "$RUNDIR/links.orig" ]] || link_names > "$RUNDIR/links.orig"
+[[ -f "$RUNDIR/netns.orig" ]] || { ip netns list 2>/dev/null | awk '{print $1}' > "$RUNDIR/netns.orig"; }
+# (ip netns makes /run/netns a mount point on first use)
+[[ -f "$RUNDIR/netns-dir.orig" ]] || { mountpoint -q /run/netns && echo mount || echo none; } > "$RUNDIR/netns-dir.orig"
+# A failed bring-up removes what it started (its logs are kept for a look).
+on_exit() {
+  local rc=$?
+  ((rc == 0)) && return
+  local keep="${TMPDIR:-/tmp}/netverify-cluster-failed-logs"
+  rm -rf "$keep"; cp -r "$STATE/logs" "$keep" 2>/dev/null && log "bring-up failed: component logs kept in $keep"
+  log "bring-up failed: removing what it started"
+  "$here/down.sh" --quiet
+}
+trap on_exit EXIT
+# The cluster's own cgroup parent: every pod runs under it, and down.sh
+# stops exactly the processes in it.
+for h in /sys/fs/cgroup/*/; do
+  [[ -f "$h/cgroup.procs" ]] || continue
+  mkdir -p "$h$CGROUP_PARENT"
+  if [[ -f "$h/cpuset.cpus" ]]; then
+    cat "$h/cpuset.cpus" > "$h$CGROUP_PARENT/cpuset.cpus"; cat "$h/cpuset.mems" > "$h$CGROUP_PARENT/cpuset.mems"
+  fi
+done
 mkdir -p "$STATE"/{pki,logs,pids,bin,etcd,kubelet,cni/bin,cni/net.d,cilium-cni} "$RUNDIR"
 echo "$CNI" > "$STATE/cni-mode"
 NODE_IP="$(node_ip)"; UPLINK="$(uplink_dev)"
@@ -151,6 +177,7 @@ cat > "$STATE/kubelet.yaml" <<KUBELET
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: cgroupfs
+cgroupRoot: /$CGROUP_PARENT
 failCgroupV1: false
 failSwapOn: false
 containerRuntimeEndpoint: unix://$CTRD_SOCK
@@ -194,6 +221,7 @@ if [[ $CNI != none ]]; then
   ln -sf /usr/bin/clang-19 "$STATE/bin/clang"; ln -sf /usr/bin/llc-19 "$STATE/bin/llc"
   ln -sf /usr/bin/llvm-objcopy-19 "$STATE/bin/llvm-objcopy" 2>/dev/null || true
   policy=default; [[ $CNI == cilium-noenforce ]] && policy=never
+  touch "$RUNDIR/cilium-started"
   start cilium-agent env PATH="$STATE/bin:$PATH" K8S_NODE_NAME="$NODE_NAME" \
     "$CILIUM_DIR/bin/cilium-agent" --k8s-kubeconfig-path="$KUBECONFIG_PATH" \
     --identity-allocation-mode=crd --ipam=kubernetes --enable-policy="$policy" \

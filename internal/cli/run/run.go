@@ -35,7 +35,7 @@ var Permissions = []kube.Permission{
 	{Verb: "get", Resource: "namespaces"}, {Verb: "patch", Resource: "namespaces"},
 	{Verb: "create", Resource: "pods"}, {Verb: "list", Resource: "pods"},
 	{Verb: "create", Resource: "pods", Subresource: "exec"}, {Verb: "get", Resource: "pods", Subresource: "exec"},
-	{Verb: "create", Resource: "services"},
+	{Verb: "create", Resource: "services"}, {Verb: "get", Resource: "serviceaccounts"},
 	{Verb: "create", Group: "networking.k8s.io", Resource: "networkpolicies"},
 	{Verb: "list", Resource: "events"},
 }
