@@ -21,26 +21,40 @@ import (
 	"github.com/netverify/netverify/results"
 )
 
-// startRun starts `netverify run` in the background with the test's
-// namespace prefix and returns the command and its stdout/stderr.
-func startRun(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder, *strings.Builder) {
-	t.Helper()
-	args = append([]string{"--kubeconfig", E.kubeconfig, "run", "--namespace-prefix", prefixFor(t)}, args...)
-	cmd := exec.Command(E.netverify, args...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	return cmd, &stdout, &stderr
+// bgRun is a `netverify run` running in the background.
+type bgRun struct {
+	cmd            *exec.Cmd
+	stdout, stderr strings.Builder
+	done           chan struct{} // closed when it has exited
+	err            error         // its Wait error, once done
 }
 
-// waitPolicies waits until the test's run has applied its policies.
-func waitPolicies(t *testing.T) {
+// startRun starts `netverify run` in the background with the test's
+// namespace prefix.
+func startRun(t *testing.T, args ...string) *bgRun {
+	t.Helper()
+	args = append([]string{"--kubeconfig", E.kubeconfig, "run", "--namespace-prefix", prefixFor(t)}, args...)
+	r := &bgRun{cmd: exec.Command(E.netverify, args...), done: make(chan struct{})}
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.err = r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
+	return r
+}
+
+// waitPolicies waits until the run has applied its policies; it fails at
+// once when the run ended before that.
+func (r *bgRun) waitPolicies(t *testing.T) {
 	t.Helper()
 	prefix := prefixFor(t)
 	eventually(t, 3*time.Minute, func() string {
+		select {
+		case <-r.done:
+			t.Fatalf("netverify ended before applying its policies (%v):\n%s", r.err, r.stderr.String())
+		default:
+		}
 		out, _ := kubectlErr("get", "networkpolicies", "-A", "-l", "app.kubernetes.io/managed-by=netverify", "-o", "custom-columns=NS:.metadata.namespace", "--no-headers")
 		for _, ns := range strings.Fields(out) {
 			if strings.HasPrefix(ns, prefix+"-") {
@@ -51,25 +65,23 @@ func waitPolicies(t *testing.T) {
 	})
 }
 
-// waitExit waits for cmd and returns its exit code.
-func waitExit(t *testing.T, cmd *exec.Cmd, stderr *strings.Builder, within time.Duration) int {
+// exitCode waits for the run to end and returns its exit code.
+func (r *bgRun) exitCode(t *testing.T, within time.Duration) int {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-			return 0
-		case errors.As(err, &ee):
-			return ee.ExitCode()
-		}
-		t.Fatalf("netverify: %v\n%s", err, stderr.String())
+	case <-r.done:
 	case <-time.After(within):
-		_ = cmd.Process.Kill()
-		t.Fatalf("netverify did not finish within %s\n%s", within, stderr.String())
+		_ = r.cmd.Process.Kill()
+		t.Fatalf("netverify did not finish within %s\n%s", within, r.stderr.String())
 	}
+	var ee *exec.ExitError
+	switch {
+	case r.err == nil:
+		return 0
+	case errors.As(r.err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatalf("netverify: %v\n%s", r.err, r.stderr.String())
 	return -1
 }
 
@@ -93,12 +105,12 @@ func localOnly(t *testing.T) {
 // removes it now, and that command leaves nothing.
 func TestKilledRunCleanedUp(t *testing.T) {
 	defer guardBefore(t)()
-	cmd, _, _ := startRun(t, "-f", testdata("never-matches.yaml"), "--match-budget", "5m")
-	waitPolicies(t)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	r := startRun(t, "-f", testdata("never-matches.yaml"), "--match-budget", "5m")
+	r.waitPolicies(t)
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
+	<-r.done
 	left, err := leftovers(prefixFor(t) + "-")
 	if err != nil || left == "" {
 		t.Fatalf("no namespaces left by the killed run (%v): the test proves nothing", err)
@@ -120,8 +132,8 @@ func TestKilledRunCleanedUp(t *testing.T) {
 func TestAPIServerRestartMidRun(t *testing.T) {
 	localOnly(t)
 	defer guardBefore(t)()
-	cmd, stdout, stderr := startRun(t, "-f", testdata("core.yaml"), "-o", "json")
-	waitPolicies(t)
+	r := startRun(t, "-f", testdata("core.yaml"), "-o", "json")
+	r.waitPolicies(t)
 	restart(t, "kube-apiserver", 3*time.Second)
 	eventually(t, 2*time.Minute, func() string {
 		if _, err := kubectlErr("get", "--raw", "/readyz"); err != nil {
@@ -129,8 +141,7 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 		}
 		return ""
 	})
-	code := waitExit(t, cmd, stderr, 5*time.Minute)
-	checkVerdicts(t, code, stdout.String(), stderr.String())
+	checkVerdicts(t, r.exitCode(t, 5*time.Minute), r.stdout.String(), r.stderr.String())
 	noLeftovers(t)
 }
 
@@ -141,11 +152,10 @@ func TestCNIAgentRestartMidRun(t *testing.T) {
 		t.Skip("no CNI agent in this mode")
 	}
 	defer guardBefore(t)()
-	cmd, stdout, stderr := startRun(t, "-f", testdata("core.yaml"), "-o", "json")
-	waitPolicies(t)
+	r := startRun(t, "-f", testdata("core.yaml"), "-o", "json")
+	r.waitPolicies(t)
 	restart(t, "cilium-agent", 0)
-	code := waitExit(t, cmd, stderr, 8*time.Minute)
-	checkVerdicts(t, code, stdout.String(), stderr.String())
+	checkVerdicts(t, r.exitCode(t, 8*time.Minute), r.stdout.String(), r.stderr.String())
 	noLeftovers(t)
 }
 

@@ -245,7 +245,8 @@ func (o *options) run(parent context.Context) error {
 	rep, _, err := o.runner(t).Run(ctx, o.scs)
 	if err != nil {
 		switch {
-		case errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil:
+		case errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil:
+			// the run's own --timeout, not a deadline inside it (cleanup's)
 			err = fmt.Errorf("run timed out after %s (everything it created was removed)", o.timeout)
 		case parent.Err() != nil:
 			err = errors.New("interrupted (everything the run created was removed)")
