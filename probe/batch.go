@@ -13,14 +13,21 @@ import (
 // DefaultParallel bounds how many requests of a batch run at once.
 const DefaultParallel = 256
 
+// MaxBatchStdinBytes is the most a batch read from stdin ("batch -") may
+// hold: 4 MiB, some 40 times the largest batch BatchCommand passes as an
+// argument (MaxBatchArgBytes). More is a usage error, found without reading
+// further, so that a stdin that never ends cannot exhaust memory.
+const MaxBatchStdinBytes = 4 << 20
+
 // DecodeRequests parses a batch: one JSON array of Requests, nothing after
-// it. Unknown fields are accepted, so an older probe image keeps working
-// with a newer caller; invalid requests are not an error here, they are
-// answered with an error Response by Prober.Probe.
+// it. Anything else, null included, is an error. Unknown fields are
+// accepted, so an older probe image keeps working with a newer caller;
+// invalid requests are not an error here, they are answered with an error
+// Response by Prober.Probe.
 func DecodeRequests(data []byte) ([]Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	var reqs []Request
-	if err := dec.Decode(&reqs); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("no requests: expected a JSON array of requests")
 		}
@@ -29,7 +36,29 @@ func DecodeRequests(data []byte) ([]Request, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("parsing requests: unexpected data after the JSON array")
 	}
+	if raw[0] != '[' { // a valid JSON value: raw is not empty
+		return nil, fmt.Errorf("parsing requests: expected a JSON array of requests, got %s", jsonKind(raw[0]))
+	}
+	var reqs []Request
+	if err := json.Unmarshal(raw, &reqs); err != nil {
+		return nil, fmt.Errorf("parsing requests: %w", err)
+	}
 	return reqs, nil
+}
+
+// jsonKind names the kind of JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // RunBatch probes every request with p (a zero Prober when nil), at most

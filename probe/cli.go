@@ -219,8 +219,11 @@ func runBatch(ctx context.Context, streams Streams, args []string) error {
 	var data []byte
 	if o.input == "" || o.input == "-" {
 		var err error
-		if data, err = io.ReadAll(streams.In); err != nil {
+		if data, err = io.ReadAll(io.LimitReader(streams.In, MaxBatchStdinBytes+1)); err != nil {
 			return usageErr("reading requests from stdin: %w", err)
+		}
+		if len(data) > MaxBatchStdinBytes {
+			return usageErr("requests on stdin: more than %d MiB, the limit of a batch; split it into several batches", MaxBatchStdinBytes>>20)
 		}
 	} else {
 		data = []byte(o.input)
@@ -242,23 +245,9 @@ type connectOptions struct {
 }
 
 func runConnect(ctx context.Context, streams Streams, args []string) error {
-	o := connectOptions{req: Request{ID: "connect"}}
-	fs := newFlagSet("connect", streams, "--proto tcp --host HOST --port PORT [--identity NS/POD] [--timeout 1s] [--id ID]")
-	fs.StringVar(&o.req.Protocol, "proto", ProtocolTCP, "tcp, udp, sctp or dns")
-	fs.StringVar(&o.req.Host, "host", "", "address or name to connect to (the name to look up, for dns)")
-	fs.IntVar(&o.req.Port, "port", 0, "port (not for dns)")
-	fs.StringVar(&o.req.Identity, "identity", "", "identity NS/POD the server must answer with")
-	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "time budget of the attempt")
-	fs.StringVar(&o.req.ID, "id", o.req.ID, "ID echoed in the JSON result")
-	if err := parseFlags(fs, args, 0); err != nil {
+	o, err := parseConnect(streams, args)
+	if err != nil {
 		return helpIsSuccess(err)
-	}
-	if o.timeout <= 0 {
-		return usageErr("--timeout must be positive, got %s", o.timeout)
-	}
-	o.req.TimeoutMs = int(max(o.timeout.Milliseconds(), 1))
-	if err := o.req.Validate(); err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
 	}
 
 	resp := (&Prober{}).Probe(ctx, o.req)
@@ -275,6 +264,31 @@ func runConnect(ctx context.Context, streams Streams, args []string) error {
 	default:
 		return &ExitError{Code: ExitFailed}
 	}
+}
+
+// parseConnect parses and validates connect's flags (Complete, Validate):
+// the request it returns is valid. The error is flag.ErrHelp for -h, or a
+// usage error.
+func parseConnect(streams Streams, args []string) (connectOptions, error) {
+	o := connectOptions{req: Request{ID: "connect"}}
+	fs := newFlagSet("connect", streams, "--proto tcp --host HOST --port PORT [--identity NS/POD] [--timeout 1s] [--id ID]")
+	fs.StringVar(&o.req.Protocol, "proto", ProtocolTCP, "tcp, udp, sctp or dns")
+	fs.StringVar(&o.req.Host, "host", "", "address or name to connect to (the name to look up, for dns)")
+	fs.IntVar(&o.req.Port, "port", 0, "port (not for dns)")
+	fs.StringVar(&o.req.Identity, "identity", "", "identity NS/POD the server must answer with")
+	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "time budget of the attempt (at most "+MaxTimeout.String()+")")
+	fs.StringVar(&o.req.ID, "id", o.req.ID, "ID echoed in the JSON result")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return o, err
+	}
+	if o.timeout <= 0 || o.timeout > MaxTimeout {
+		return o, usageErr("--timeout must be positive and at most %s, got %s", MaxTimeout, o.timeout)
+	}
+	o.req.TimeoutMs = int(max(o.timeout.Milliseconds(), 1))
+	if err := o.req.Validate(); err != nil {
+		return o, &ExitError{Code: ExitUsage, Err: err}
+	}
+	return o, nil
 }
 
 // Summary is a one-line human account of a probe:

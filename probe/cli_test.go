@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,7 +80,15 @@ func TestUsageErrors(t *testing.T) {
 		{name: "connect unknown flag", args: []string{"connect", "--bogus"}, wantStderr: []string{"flag provided but not defined: -bogus"}},
 		{name: "connect bad request, every problem", args: []string{"connect", "--proto", "icmp", "--port", "0"},
 			wantStderr: []string{`proto "icmp" unknown`, "host is empty"}},
-		{name: "connect zero timeout", args: []string{"connect", "--host", "h", "--port", "1", "--timeout", "0s"}, wantStderr: []string{"--timeout must be positive"}},
+		{name: "connect zero timeout", args: []string{"connect", "--host", "h", "--port", "1", "--timeout", "0s"}, wantStderr: []string{"--timeout must be positive and at most 10m0s, got 0s"}},
+		{name: "connect timeout over the maximum", args: []string{"connect", "--host", "h", "--port", "1", "--timeout", "10m1s"},
+			wantStderr: []string{"--timeout must be positive and at most 10m0s, got 10m1s"}},
+		{name: "batch null", args: []string{"batch", "null"}, wantStderr: []string{"expected a JSON array of requests, got null"}},
+		{name: "batch object", args: []string{"batch", "{}"}, wantStderr: []string{"expected a JSON array of requests, got an object"}},
+		{name: "batch string", args: []string{"batch", `"x"`}, wantStderr: []string{"expected a JSON array of requests, got a string"}},
+		{name: "batch number", args: []string{"batch", "1"}, wantStderr: []string{"expected a JSON array of requests, got a number"}},
+		{name: "batch boolean", args: []string{"batch", "true"}, wantStderr: []string{"expected a JSON array of requests, got a boolean"}},
+		{name: "batch null on stdin", args: []string{"batch", "-"}, stdin: " null\n", wantStderr: []string{"got null"}},
 		{name: "serve nothing given", args: []string{"serve"}, wantStderr: []string{"no identity"}},
 		{name: "serve bad listen", args: []string{"serve", "--identity", "ns/a", "--listen", "tcp:x,udp"},
 			wantStderr: []string{`port "x"`, `"udp": want PROTO:PORT`}},
@@ -203,5 +212,36 @@ func TestServeWithoutPortsIdles(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("serve did not stop within 2s")
+	}
+}
+
+// endless is a stdin that is never closed and always has more: batch must
+// stop reading at its limit. It fails once far more than the limit has been
+// read, so that a batch without one fails rather than exhausting memory.
+type endless struct{ read int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.read > 64<<20 {
+		return 0, errors.New("endless: read 64 MiB, batch does not bound its input")
+	}
+	for i := range p {
+		p[i] = ' '
+	}
+	e.read += len(p)
+	return len(p), nil
+}
+
+func TestBatchStdinIsBounded(t *testing.T) {
+	t.Parallel()
+	const limit = 4 << 20
+	in := &endless{}
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), Streams{In: in, Out: &out, ErrOut: &errOut}, []string{"batch", "-"})
+	want := "requests on stdin: more than 4 MiB, the limit of a batch"
+	if ExitCode(err) != ExitUsage || err == nil || !strings.Contains(err.Error(), want) || out.Len() != 0 {
+		t.Errorf("batch - with endless stdin: exit %d, %v, stdout %q; want exit %d, %q", ExitCode(err), err, out.String(), ExitUsage, want)
+	}
+	if in.read > 2*limit {
+		t.Errorf("read %d bytes of stdin, want no more than the limit and a buffer", in.read)
 	}
 }

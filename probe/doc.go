@@ -23,8 +23,10 @@
 // Runs a JSON array of Requests (the argument, or stdin when it is absent or
 // "-"), up to 256 at once, and prints one Response line per request as each
 // completes. Exit 0 once every request was attempted, whatever the verdicts;
-// 3 if the input is not a JSON array of requests. An invalid request (unknown
-// protocol, no host…) gets an error Response, not an exit code.
+// 3 if the input is not a JSON array of requests (null, an object… too), or
+// if stdin holds more than 4 MiB (MaxBatchStdinBytes; it is not read
+// further). An invalid request (unknown protocol, no host, timeoutMs over
+// 600000…) gets an error Response, not an exit code.
 //
 //	netverify-probe connect --proto tcp --host H --port P [--identity NS/POD] [--timeout 1s] [--id ID]
 //
@@ -73,7 +75,8 @@
 // blocked/timeout; NXDOMAIN (IsNotFound) → error/dns, since a name that does
 // not exist is a broken probe, not a block.
 //
-// The timeout (TimeoutMs, default 1000) bounds the whole attempt. If the
+// The timeout (TimeoutMs, default 1000, at most 600000 — MaxTimeout) bounds
+// the whole attempt; connect's --timeout is limited the same way. If the
 // program itself is interrupted (SIGTERM, a cancelled exec) an unfinished
 // attempt reports error ("interrupted"), never blocked. Errors are
 // classified with errors.Is/errors.As on syscall errnos, net.Error and

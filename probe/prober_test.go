@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -275,5 +276,37 @@ func TestProbeInterruptedIsErrorNotBlocked(t *testing.T) {
 	}
 	if got.Ms > 1000 {
 		t.Errorf("interrupted probe took %dms, want it to stop soon after the cancel", got.Ms)
+	}
+}
+
+// A timeoutMs that overflows a time.Duration once made a live server look
+// blocked (a negative timeout expires at once). Now it is an invalid
+// request: an error, never a verdict.
+func TestProbeTimeoutTooLargeIsError(t *testing.T) {
+	t.Parallel()
+	port := serveTCP(t, "ns/a")
+	for _, ms := range []int{9_223_372_036_855, math.MaxInt, 600_001} {
+		got := (&Prober{}).Probe(context.Background(), makeReq("tcp", port, withIdentity("ns/a"), withTimeout(ms)))
+		if got.Verdict != results.Error || !strings.Contains(got.Detail, "invalid request: timeoutMs") {
+			t.Errorf("timeoutMs %d: got %+v, want error (invalid request: timeoutMs …)", ms, got)
+		}
+	}
+}
+
+func TestRequestValidateTimeout(t *testing.T) {
+	t.Parallel()
+	for ms, wantErr := range map[int]string{
+		0:                 "",
+		1:                 "",
+		600_000:           "",
+		600_001:           "timeoutMs 600001 is more than 600000 (10m0s)",
+		9_223_372_036_855: "timeoutMs 9223372036855 is more than 600000 (10m0s)",
+		math.MaxInt:       "is more than 600000",
+		-1:                "timeoutMs -1 is negative",
+	} {
+		err := makeReq("tcp", 80, withTimeout(ms)).Validate()
+		if wantErr == "" && err != nil || wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)) {
+			t.Errorf("Validate with timeoutMs %d = %v, want %q", ms, err, wantErr)
+		}
 	}
 }

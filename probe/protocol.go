@@ -24,7 +24,8 @@ type Request struct {
 	// Identity, when set, is the identity the server must answer with
 	// ("namespace/pod"). Empty means any answer (or none, for TCP) counts.
 	Identity string `json:"identity,omitempty"`
-	// TimeoutMs bounds the attempt (dial + identity read). Default 1000.
+	// TimeoutMs bounds the attempt (dial + identity read). Default 1000;
+	// at most MaxTimeout (600000).
 	TimeoutMs int `json:"timeoutMs,omitempty"`
 }
 
@@ -65,10 +66,17 @@ const (
 // DefaultTimeout applies when Request.TimeoutMs is 0.
 const DefaultTimeout = time.Second
 
+// MaxTimeout is the longest time budget a request may have. A larger
+// TimeoutMs is an invalid request: far beyond any sane probe, and from
+// 9,223,372,036,855 on it overflows a time.Duration into a negative timeout
+// that would expire at once and make a live server look blocked.
+const MaxTimeout = 10 * time.Minute
+
 // DefaultBinary is where the probe image puts the program.
 const DefaultBinary = "/netverify-probe"
 
-// Timeout is the request's time budget: TimeoutMs, or DefaultTimeout.
+// Timeout is the request's time budget: TimeoutMs, or DefaultTimeout. Only
+// meaningful for a request that Validate accepts.
 func (r Request) Timeout() time.Duration {
 	if r.TimeoutMs <= 0 {
 		return DefaultTimeout
@@ -93,8 +101,10 @@ func (r Request) Validate() error {
 	if proto != ProtocolDNS && proto != "" && (r.Port < 1 || r.Port > 65535) {
 		errs = append(errs, fmt.Errorf("port %d out of range 1-65535", r.Port))
 	}
-	if r.TimeoutMs < 0 {
+	if maxMs := int(MaxTimeout / time.Millisecond); r.TimeoutMs < 0 {
 		errs = append(errs, fmt.Errorf("timeoutMs %d is negative", r.TimeoutMs))
+	} else if r.TimeoutMs > maxMs {
+		errs = append(errs, fmt.Errorf("timeoutMs %d is more than %d (%s)", r.TimeoutMs, maxMs, MaxTimeout))
 	}
 	return errors.Join(errs...)
 }

@@ -2,12 +2,15 @@ package scenarios
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -44,26 +47,47 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// MaxInputBytes is the largest scenario input (a file, or stdin) the
+// loader accepts: 8 MiB, far more than any hand-written suite. Larger input
+// is rejected without being read further, so that "-f /dev/zero" or a
+// stdin that never ends fails at once rather than exhausting memory.
+const MaxInputBytes = 8 << 20
+
+// tooLarge is the problem with an input over MaxInputBytes.
+func tooLarge(source string) error {
+	return &Error{Location: source, Message: fmt.Sprintf("larger than %d MiB, the limit of a scenario file; split it into several files", MaxInputBytes>>20)}
+}
+
+// readLimited reads r to its end, or to just past MaxInputBytes: parse
+// reports an input longer than that as too large.
+func readLimited(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, MaxInputBytes+1))
+}
+
 // input is one file's contents and the name to report it by.
 type input struct {
 	source string
 	data   []byte
 }
 
-// loaded is a decoded scenario and where it came from.
+// loaded is a document of an input: where it came from, the scenario name
+// it declares (for the duplicate check), and the decoded scenario, nil if
+// the document could not be decoded.
 type loaded struct {
 	location string
+	name     string
 	scenario *Scenario
 }
 
 // Load reads the scenarios in paths. Each path is a file, a directory (its
 // *.yaml and *.yml files in name order, without descending into
-// subdirectories), or "-" for stdin, which may appear once.
+// subdirectories), or "-" for stdin, which may appear once. Each file, and
+// stdin, may hold at most MaxInputBytes.
 //
 // It returns every scenario, defaulted and validated, in the order read, or
 // nil and an error reporting every problem found in every input: unreadable
-// paths, files without scenarios, invalid scenarios, and scenario names
-// used more than once.
+// paths and directory entries, inputs that are too large, files without
+// scenarios, invalid scenarios, and scenario names used more than once.
 func Load(paths []string, stdin io.Reader) ([]*Scenario, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no scenario files given")
@@ -84,7 +108,7 @@ func Load(paths []string, stdin io.Reader) ([]*Scenario, error) {
 				errs = append(errs, errors.New(`"-": no standard input`))
 				continue
 			}
-			data, err := io.ReadAll(stdin)
+			data, err := readLimited(stdin)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("reading stdin: %w", err))
 				continue
@@ -92,11 +116,8 @@ func Load(paths []string, stdin io.Reader) ([]*Scenario, error) {
 			inputs = append(inputs, input{source: "-", data: data})
 			continue
 		}
-		in, err := readPath(path)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
+		in, readErrs := readPath(path)
+		errs = append(errs, readErrs...)
 		inputs = append(inputs, in...)
 	}
 	scenarios, err := load(inputs)
@@ -112,40 +133,56 @@ func LoadBytes(source string, data []byte) ([]*Scenario, error) {
 	return load([]input{{source: source, data: data}})
 }
 
-// readPath reads a file, or the *.yaml and *.yml files of a directory.
-func readPath(path string) ([]input, error) {
+// readPath reads a file, or the *.yaml and *.yml files of a directory. It
+// returns what it could read and a problem for each entry it could not: an
+// unreadable entry does not stop the others from being read.
+func readPath(path string) ([]input, []error) {
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, []error{err}
 	}
 	if !info.IsDir() {
-		data, err := os.ReadFile(path)
+		data, err := readFile(path)
 		if err != nil {
-			return nil, err
+			return nil, []error{err}
 		}
 		return []input{{source: path, data: data}}, nil
 	}
 	entries, err := os.ReadDir(path) // sorted by name
 	if err != nil {
-		return nil, err
+		return nil, []error{err}
 	}
-	var inputs []input
+	var (
+		inputs []input
+		errs   []error
+	)
 	for _, e := range entries {
 		ext := filepath.Ext(e.Name())
 		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
 			continue
 		}
 		file := filepath.Join(path, e.Name())
-		data, err := os.ReadFile(file)
+		data, err := readFile(file)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		inputs = append(inputs, input{source: file, data: data})
 	}
-	if len(inputs) == 0 {
-		return nil, fmt.Errorf("%s: no *.yaml or *.yml files in directory", path)
+	if len(inputs) == 0 && len(errs) == 0 {
+		return nil, []error{fmt.Errorf("%s: no *.yaml or *.yml files in directory", path)}
 	}
-	return inputs, nil
+	return inputs, errs
+}
+
+// readFile reads a file, up to just past MaxInputBytes.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f)
 }
 
 // load decodes, defaults and validates every input, then checks that
@@ -171,10 +208,13 @@ func load(inputs []input) ([]*Scenario, error) {
 	return scenarios, nil
 }
 
-// parse returns the scenarios of one input and the problems found in them.
-// A scenario with problems is still returned, so that its name takes part
-// in the duplicate check.
+// parse returns the documents of one input and the problems found in
+// them. A document with problems is still returned, so that its name takes
+// part in the duplicate check.
 func parse(in input) ([]loaded, []error) {
+	if len(in.data) > MaxInputBytes {
+		return nil, []error{tooLarge(in.source)}
+	}
 	docs := splitDocuments(in.data)
 	if len(docs) == 0 {
 		return nil, []error{&Error{Location: in.source, Message: "no scenarios found"}}
@@ -188,54 +228,57 @@ func parse(in input) ([]loaded, []error) {
 		if len(docs) > 1 {
 			location = fmt.Sprintf("%s (document %d, line %d)", in.source, d.index, d.line)
 		}
-		s, e := decode(location, d.data)
+		s, name, dropped, e := decode(location, d)
 		errs = append(errs, e...)
-		if s == nil {
-			continue
+		if s != nil {
+			s.Source = in.source
+			setDefaults(s)
+			errs = append(errs, validate(location, s, dropped)...)
+			name = s.Metadata.Name
 		}
-		s.Source = in.source
-		setDefaults(s)
-		errs = append(errs, validate(location, s)...)
-		out = append(out, loaded{location: location, scenario: s})
+		out = append(out, loaded{location: location, name: name, scenario: s})
 	}
 	return out, errs
 }
 
 // decode turns one YAML document into a Scenario. It reports YAML syntax
 // errors, unknown fields and values of the wrong type, all with their field
-// paths. It returns a nil Scenario when the document could not be decoded
-// at all; unknown fields alone do not prevent decoding, so that validation
-// can report its findings too.
-func decode(location string, data []byte) (*Scenario, []error) {
+// paths. A value of the wrong type is left out, so that the rest of the
+// document is still decoded and validated; dropped lists the paths of the
+// values left out, for validate. decode returns a nil Scenario only when
+// the document could not be decoded at all (bad YAML, not an object); name
+// is the document's metadata.name when it has one.
+func decode(location string, d document) (s *Scenario, name string, dropped []string, errs []error) {
+	data, lineShift := d.yaml()
 	j, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
-		return nil, []error{&Error{Location: location, Message: yamlMessage(err)}}
+		return nil, "", nil, []error{&Error{Location: location, Message: yamlMessage(err, lineShift)}}
 	}
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.UseNumber()
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
-		return nil, []error{&Error{Location: location, Message: err.Error()}}
+		return nil, "", nil, []error{&Error{Location: location, Message: err.Error()}}
 	}
-	name := nameOf(tree)
-	problems, fatal := checkShape(tree)
-	errs := make([]error, len(problems))
-	for i, p := range problems {
-		errs[i] = &Error{Location: location, Scenario: name, Field: p.field, Message: p.message}
+	name = nameOf(tree)
+	shape := checkShape(tree)
+	for _, p := range shape.problems {
+		errs = append(errs, &Error{Location: location, Scenario: name, Field: p.field, Message: p.message})
 	}
-	if fatal {
-		return nil, errs
+	if shape.fatal {
+		return nil, name, nil, errs
 	}
-	// checkShape may have rewritten values (numbers given for string
-	// ports), so decode the checked tree rather than j.
-	j, err = json.Marshal(tree)
+	// checkShape has left out values of the wrong type and rewritten
+	// others (numbers given for string ports), so decode the checked tree
+	// rather than j.
+	j, err = json.Marshal(shape.tree)
 	if err == nil {
-		var s Scenario
-		if err = json.Unmarshal(j, &s); err == nil {
-			return &s, errs
+		var sc Scenario
+		if err = json.Unmarshal(j, &sc); err == nil {
+			return &sc, name, shape.dropped, errs
 		}
 	}
-	return nil, append(errs, &Error{Location: location, Scenario: name, Message: err.Error()})
+	return nil, name, nil, append(errs, &Error{Location: location, Scenario: name, Message: err.Error()})
 }
 
 // nameOf returns metadata.name from an undecoded document, if it is there.
@@ -246,34 +289,50 @@ func nameOf(tree any) string {
 	return name
 }
 
+// yamlLine matches the line numbers in the errors of sigs.k8s.io/yaml
+// (go.yaml.in/yaml/v2): "yaml: line N: …" for syntax errors, and
+// "\n  line N: …" for each of its "unmarshal errors".
+var yamlLine = regexp.MustCompile(`(^yaml: |\n  )line ([0-9]+):`)
+
 // yamlMessage shortens the errors of sigs.k8s.io/yaml, which repeat what
-// the location already says and span several lines.
-func yamlMessage(err error) string {
+// the location already says and span several lines, and adds shift to the
+// line numbers in them, which count from the start of the document, so
+// that they count from the start of the file.
+func yamlMessage(err error, shift int) string {
 	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	if shift != 0 {
+		msg = yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+			sub := yamlLine.FindStringSubmatch(m)
+			n, err := strconv.Atoi(sub[2])
+			if err != nil {
+				return m
+			}
+			return sub[1] + "line " + strconv.Itoa(n+shift) + ":"
+		})
+	}
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 	return strings.ReplaceAll(msg, "\n  ", "; ")
 }
 
 // checkDuplicateNames reports each scenario whose name an earlier one
-// already uses.
+// already uses. Documents with other problems take part too.
 func checkDuplicateNames(all []loaded) []error {
 	var errs []error
 	first := map[string]string{} // name -> location
 	for _, l := range all {
-		name := l.scenario.Metadata.Name
-		if name == "" {
+		if l.name == "" {
 			continue
 		}
-		if prev, ok := first[name]; ok {
+		if prev, ok := first[l.name]; ok {
 			errs = append(errs, &Error{
 				Location: l.location,
-				Scenario: name,
+				Scenario: l.name,
 				Field:    "metadata.name",
 				Message:  "duplicate scenario name; also defined in " + prev,
 			})
 			continue
 		}
-		first[name] = l.location
+		first[l.name] = l.location
 	}
 	return errs
 }
@@ -282,40 +341,97 @@ func checkDuplicateNames(all []loaded) []error {
 type document struct {
 	index int // 1-based, counting non-empty documents only
 	line  int // the file line of the document's first line of content
-	// data is the document preceded by as many newlines as the file has
-	// lines before it, so that YAML errors carry line numbers of the file.
-	data []byte
+	// data is the document: its lines of the file, from the one after the
+	// previous "---" (or the separator line itself when it carries
+	// content), which is line first+1 of the file.
+	data  []byte
+	first int
+}
+
+// yaml returns the document for the YAML parser, and what to add to the
+// line numbers of the parser's errors to get lines of the file.
+//
+// Documents were once preceded by as many newlines as the file has lines
+// before them, so that the parser counted lines of the file; that made
+// loading quadratic in the number of documents. One newline is enough: it
+// makes the parser number every line of the document (it leaves out the
+// number of an error on the first line it is given), and the shift does
+// the rest.
+func (d document) yaml() (data []byte, lineShift int) {
+	if d.first == 0 {
+		return d.data, 0
+	}
+	return append([]byte{'\n'}, d.data...), d.first - 1
 }
 
 // splitDocuments splits a file at its "---" lines, dropping documents that
-// hold nothing but blank lines and comments.
+// hold nothing but blank lines and comments. It takes time and memory
+// linear in the size of the file.
 func splitDocuments(data []byte) []document {
-	lines := strings.SplitAfter(string(data), "\n")
+	// lineStart[i] is the offset of line i (0-based); a last entry marks
+	// the end of the data.
+	lineStart := []int{0}
+	for i, c := range data {
+		if c == '\n' && i+1 < len(data) {
+			lineStart = append(lineStart, i+1)
+		}
+	}
+	lineStart = append(lineStart, len(data))
+	nLines := len(lineStart) - 1
+	if len(data) == 0 {
+		nLines = 0
+	}
+	line := func(i int) []byte { return data[lineStart[i]:lineStart[i+1]] }
+
 	var docs []document
 	start := 0 // the current document's first line
 	flush := func(end int) {
 		for i := start; i < end; i++ {
-			if t := strings.TrimSpace(lines[i]); t != "" && !strings.HasPrefix(t, "#") && t != "---" {
-				docs = append(docs, document{
-					index: len(docs) + 1,
-					line:  i + 1,
-					data:  []byte(strings.Repeat("\n", start) + strings.Join(lines[start:end], "")),
-				})
-				return
+			t := bytes.TrimSpace(line(i))
+			if len(t) == 0 || t[0] == '#' || string(t) == "---" {
+				continue
 			}
+			docs = append(docs, document{
+				index: len(docs) + 1,
+				line:  i + 1,
+				data:  data[lineStart[start]:lineStart[end]],
+				first: start,
+			})
+			return
 		}
 	}
-	for i, line := range lines {
-		rest, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "---")
-		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+	for i := range nLines {
+		rest, ok := bytes.CutPrefix(bytes.TrimRight(line(i), "\r\n"), []byte("---"))
+		if !ok || (len(rest) > 0 && rest[0] != ' ' && rest[0] != '\t') {
 			continue
 		}
 		flush(i)
 		start = i + 1
-		if t := strings.TrimSpace(rest); t != "" && !strings.HasPrefix(t, "#") {
+		if t := bytes.TrimSpace(rest); len(t) > 0 && t[0] != '#' {
 			start = i // "--- {...}": the separator line carries content
 		}
 	}
-	flush(len(lines))
+	flush(nLines)
 	return docs
+}
+
+// LoadContext is Load that gives up when ctx ends (Ctrl-C, SIGTERM) while
+// input is still being read — a FIFO or a stdin that never closes would
+// otherwise hold the process. The abandoned read ends with the process.
+func LoadContext(ctx context.Context, paths []string, stdin io.Reader) ([]*Scenario, error) {
+	type loaded struct {
+		scs []*Scenario
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		scs, err := Load(paths, stdin)
+		done <- loaded{scs, err}
+	}()
+	select {
+	case l := <-done:
+		return l.scs, l.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted while reading %s: %w", strings.Join(paths, ", "), ctx.Err())
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -20,8 +21,12 @@ import (
 const MaxNameLength = 40
 
 // validate checks a defaulted scenario and returns every problem found.
-func validate(location string, s *Scenario) []error {
-	v := &validator{location: location, s: s}
+// dropped are the paths of values the decoder left out because they had the
+// wrong type (already reported): problems at, inside or around them are
+// consequences and not reported, nor are references that may name what was
+// left out.
+func validate(location string, s *Scenario, dropped []string) []error {
+	v := &validator{location: location, s: s, dropped: dropped}
 	v.header()
 	v.namespaces()
 	v.pods()
@@ -34,17 +39,48 @@ func validate(location string, s *Scenario) []error {
 type validator struct {
 	location string
 	s        *Scenario
+	dropped  []string
 	errs     []error
 }
 
 // add records a problem with the field at p.
 func (v *validator) add(p *field.Path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{
-		Location: v.location,
-		Scenario: v.s.Metadata.Name,
-		Field:    pathString(p),
-		Message:  fmt.Sprintf(format, args...),
-	})
+	v.addError(pathString(p), fmt.Sprintf(format, args...))
+}
+
+// addError records a problem with a field, unless it is about a value left
+// out for having the wrong type: a value inside it, or one that holds it.
+func (v *validator) addError(path, message string) {
+	for _, d := range v.dropped {
+		if within(path, d) || (path != "" && within(d, path)) {
+			return
+		}
+	}
+	v.errs = append(v.errs, &Error{Location: v.location, Scenario: v.s.Metadata.Name, Field: path, Message: message})
+}
+
+// within reports whether the field path p is path or inside it.
+func within(p, path string) bool {
+	rest, ok := strings.CutPrefix(p, path)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+}
+
+// incomplete reports whether values were left out of the list at path (as
+// "spec.pods"), so that references to its items cannot be checked: a pod
+// with a port of the wrong type is not "not declared".
+func (v *validator) incomplete(path string) bool {
+	for _, d := range v.dropped {
+		if within(d, path) || within(path, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// referencesIncomplete reports whether something an expectation may refer
+// to (namespaces, pods, services) was left out.
+func (v *validator) referencesIncomplete() bool {
+	return v.incomplete("spec.namespaces") || v.incomplete("spec.pods") || v.incomplete("spec.services")
 }
 
 // addMsgs records the messages of a k8s.io/apimachinery validation
@@ -59,12 +95,7 @@ func (v *validator) addMsgs(p *field.Path, prefix string, msgs []string) {
 func (v *validator) addFieldErrors(errs field.ErrorList) {
 	for _, e := range errs {
 		msg := e.ErrorBody()
-		v.errs = append(v.errs, &Error{
-			Location: v.location,
-			Scenario: v.s.Metadata.Name,
-			Field:    e.Field,
-			Message:  strings.ToLower(msg[:1]) + msg[1:],
-		})
+		v.addError(e.Field, strings.ToLower(msg[:1])+msg[1:])
 	}
 }
 
@@ -157,7 +188,7 @@ func (v *validator) services() {
 		}
 		if len(svc.Selector) == 0 {
 			v.add(p.Child("selector"), "required")
-		} else if v.labels(p.Child("selector"), svc.Selector) && nsOK && !v.selectsPod(svc) {
+		} else if v.labels(p.Child("selector"), svc.Selector) && nsOK && !v.incomplete("spec.pods") && !v.selectsPod(svc) {
 			v.add(p.Child("selector"), "matches no pod in namespace %q", svc.Namespace)
 		}
 		if len(svc.Ports) == 0 {
@@ -234,6 +265,9 @@ func (v *validator) policies() {
 			seen[key] = true
 		}
 		v.labels(md.Child("labels"), pol.Labels)
+		v.annotations(md.Child("annotations"), pol.Annotations)
+		// Other metadata fields are rejected while decoding (see
+		// allowedFields).
 
 		spec := p.Child("spec")
 		v.selector(spec.Child("podSelector"), &pol.Spec.PodSelector)
@@ -346,9 +380,12 @@ func (v *validator) expectations() {
 			}
 			names[e.Name] = true
 		}
+		// References are checked only when everything they may name
+		// was decoded.
+		refs := !v.referencesIncomplete()
 		if e.From == "" {
 			v.add(p.Child("from"), "required")
-		} else if _, err := v.s.ResolvePod(e.From); err != nil {
+		} else if _, err := v.s.ResolvePod(e.From); err != nil && refs {
 			v.add(p.Child("from"), "%v", err)
 		}
 		protocolOK := v.protocol(p.Child("protocol"), e.Protocol)
@@ -356,6 +393,8 @@ func (v *validator) expectations() {
 			v.add(p.Child("to"), "required")
 		} else if t, err := ParseTarget(e.To); err != nil {
 			v.add(p.Child("to"), "%v", err)
+		} else if !refs {
+			// skip the references
 		} else if err := v.targetDeclared(t); err != nil {
 			v.add(p.Child("to"), "%v", err)
 		} else if _, err := v.s.resolvePort(t, e.Port, e.Protocol); err != nil && protocolOK {
@@ -364,7 +403,7 @@ func (v *validator) expectations() {
 		if e.Backend != "" {
 			if t, err := ParseTarget(e.To); err == nil && t.Kind != TargetService {
 				v.add(p.Child("backend"), "only svc: targets take a backend")
-			} else if err == nil {
+			} else if err == nil && refs {
 				ref := e.Backend
 				if !strings.Contains(ref, "/") {
 					ref = t.Namespace + "/" + ref
@@ -404,18 +443,21 @@ func (v *validator) name(p *field.Path, name string, check func(string) []string
 }
 
 // namespaceRef checks a reference to a logical namespace and reports
-// whether it names a declared one.
+// whether it names a declared one. When namespaces were left out for having
+// the wrong type, a missing one is not reported.
 func (v *validator) namespaceRef(p *field.Path, ns string) bool {
-	if ns == "" {
-		v.add(p, "required (the scenario has %d namespaces)", len(v.s.Spec.Namespaces))
-		return false
-	}
 	for _, n := range v.s.Spec.Namespaces {
-		if n.Name == ns {
+		if ns != "" && n.Name == ns {
 			return true
 		}
 	}
-	v.add(p, "namespace %q is not declared", ns)
+	switch {
+	case v.incomplete("spec.namespaces"):
+	case ns == "":
+		v.add(p, "required (the scenario has %d namespaces)", len(v.s.Spec.Namespaces))
+	default:
+		v.add(p, "namespace %q is not declared", ns)
+	}
 	return false
 }
 
@@ -438,6 +480,22 @@ func (v *validator) labels(p *field.Path, labels map[string]string) bool {
 		}
 	}
 	return ok
+}
+
+// annotations checks annotation keys, and their total size as the API
+// server does.
+func (v *validator) annotations(p *field.Path, annotations map[string]string) {
+	for _, k := range sortedKeys(annotations) {
+		// The API server's rule: a qualified name, in any case.
+		v.addMsgs(p.Key(k), "invalid annotation key: ", validation.IsQualifiedName(strings.ToLower(k)))
+	}
+	if apivalidation.ValidateAnnotationsSize(annotations) != nil {
+		size := 0
+		for k, val := range annotations {
+			size += len(k) + len(val)
+		}
+		v.add(p, "total size %d bytes is more than %d, the limit of the API server", size, apivalidation.TotalAnnotationSizeLimitB)
+	}
 }
 
 func (v *validator) portNumber(p *field.Path, port int32) {

@@ -166,13 +166,40 @@ func TestBinaryEndToEnd(t *testing.T) {
 	})
 
 	t.Run("batch bad input exits 3", func(t *testing.T) {
-		cmd := exec.Command(bin, "batch", "-")
-		cmd.Stdin = strings.NewReader("[{")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		if code := exitCode(err); code != probe.ExitUsage || !strings.Contains(stderr.String(), "parsing requests") {
-			t.Errorf("batch with bad JSON: exit %d, stderr %q; want %d", code, stderr.String(), probe.ExitUsage)
+		for _, tt := range []struct {
+			name   string
+			args   []string
+			stdin  io.Reader
+			stderr string
+		}{
+			{"bad JSON", []string{"-"}, strings.NewReader("[{"), "parsing requests"},
+			{"null", []string{"null"}, nil, "expected a JSON array of requests, got null"},
+			{"object", []string{"{}"}, nil, "got an object"},
+			{"string", []string{`"x"`}, nil, "got a string"},
+			{"number", []string{"1"}, nil, "got a number"},
+			{"stdin that never ends", []string{"-"}, endlessSpaces{}, "more than 4 MiB"},
+		} {
+			cmd := exec.Command(bin, append([]string{"batch"}, tt.args...)...)
+			cmd.Stdin = tt.stdin
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if code := exitCode(err); code != probe.ExitUsage || stdout.Len() != 0 || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("batch with %s: exit %d, stdout %q, stderr %q; want exit %d, no output, %q", tt.name, code, stdout.String(), stderr.String(), probe.ExitUsage, tt.stderr)
+			}
+		}
+	})
+
+	t.Run("batch timeoutMs overflowing a duration is an error, not blocked", func(t *testing.T) {
+		req := probe.Request{ID: "x", Protocol: "tcp", Host: "127.0.0.1", Port: tcpA, Identity: "ns/a", TimeoutMs: 9_223_372_036_855}
+		argv := probe.BatchCommand(bin, []probe.Request{req})
+		out, err := exec.Command(argv[0], argv[1:]...).Output()
+		if err != nil {
+			t.Fatalf("batch: %v", err)
+		}
+		got, err := probe.ParseBatchOutput(out, []probe.Request{req})
+		if err != nil || got["x"].Verdict != results.Error {
+			t.Errorf("batch with timeoutMs %d: %+v, %v; want verdict error", req.TimeoutMs, got["x"], err)
 		}
 	})
 
@@ -217,6 +244,16 @@ func TestBinaryEndToEnd(t *testing.T) {
 			t.Errorf("serve on busy port: exit %d, output %q; want non-zero and %q", code, out, want)
 		}
 	})
+}
+
+// endlessSpaces is a stdin that never ends.
+type endlessSpaces struct{}
+
+func (endlessSpaces) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
 }
 
 func exitCode(err error) int {

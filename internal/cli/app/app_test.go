@@ -3,10 +3,12 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netverify/netverify/internal/cli/kube"
 )
@@ -101,5 +103,39 @@ func TestVersionAndPluginName(t *testing.T) {
 	root := NewRootCommand(kube.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, "kubectl-netverify")
 	if root.Use != "kubectl netverify" {
 		t.Fatalf("as a kubectl plugin, Use = %q", root.Use)
+	}
+}
+
+// SIGTERM (here: the context ending) while input is still being read — a
+// stdin that never closes — ends every command that reads scenarios, exit 2.
+func TestSignalWhileReadingInput(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing-kubeconfig"))
+	for _, args := range [][]string{
+		{"run", "-f", "-"},
+		{"run", "--dry-run", "-f", "-"},
+		{"validate", "-f", "-"},
+		{"explain", "-f", "-", "--from", "a", "--to", "b", "--port", "80"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			pr, pw := io.Pipe() // never written, never closed
+			defer pw.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			var errOut bytes.Buffer
+			done := make(chan int, 1)
+			go func() {
+				err := Run(ctx, kube.Streams{In: pr, Out: io.Discard, ErrOut: &errOut}, append([]string{"netverify"}, args...))
+				done <- ExitCode(err, io.Discard)
+			}()
+			time.Sleep(50 * time.Millisecond) // let it block on the read
+			cancel()
+			select {
+			case code := <-done:
+				if code != 2 {
+					t.Errorf("exit %d, want 2", code)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("still reading input 30s after the signal")
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@
 package explain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,7 +46,7 @@ selects, on its targetPort) or "ip:ADDR". --port is a number or a port name.`,
 			if err := o.validate(); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
-			if err := o.run(streams); err != nil {
+			if err := o.run(cmd.Context(), streams); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
 			return nil
@@ -83,8 +84,8 @@ func (o *options) validate() error {
 }
 
 // run loads the scenario and prints the explanation on streams.Out.
-func (o *options) run(streams kube.Streams) error {
-	scs, err := scenarios.Load([]string{o.file}, streams.In)
+func (o *options) run(ctx context.Context, streams kube.Streams) error {
+	scs, err := scenarios.LoadContext(ctx, []string{o.file}, streams.In)
 	if err != nil {
 		return err
 	}

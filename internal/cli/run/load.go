@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +16,10 @@ import (
 // --scenario/--skip selection, and the expectations --expect asks for. With
 // --expect=scenario it prints, as warnings on stderr, every hand-written
 // expectation the scenario's own policies contradict.
-func (o *options) load() error {
+func (o *options) load(ctx context.Context) error {
 	var scs []*scenarios.Scenario
 	if len(o.files) > 0 {
-		loaded, err := scenarios.Load(o.files, o.streams.In)
+		loaded, err := scenarios.LoadContext(ctx, o.files, o.streams.In)
 		if err != nil {
 			return err
 		}

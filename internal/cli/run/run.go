@@ -130,7 +130,7 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 			if err := o.validate(); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
-			if err := o.load(); err != nil {
+			if err := o.load(cmd.Context()); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
 			return o.run(cmd.Context())

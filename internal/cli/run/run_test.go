@@ -177,6 +177,7 @@ func TestInvalidFlagsBeforeAnyIO(t *testing.T) {
 		{"timeout", []string{"--timeout", "0s"}, "--timeout 0s: must be positive"},
 		{"negative timeout", []string{"--timeout", "-1m"}, "--timeout -1m0s: must be positive"},
 		{"probe-timeout", []string{"--probe-timeout", "0s"}, "--probe-timeout 0s: must be positive"},
+		{"probe-timeout too long", []string{"--probe-timeout", "11m"}, "--probe-timeout 11m0s"},
 		{"match-budget", []string{"--match-budget", "-1s"}, "--match-budget -1s: must be positive"},
 		{"ready-timeout negative", []string{"--ready-timeout", "-1s"}, "--ready-timeout -1s: must be positive"},
 		{"ready-timeout zero", []string{"--ready-timeout", "0s"}, "--ready-timeout 0s: must be positive"},
@@ -490,7 +491,7 @@ func TestExpectPoliciesLeavesScenariosAlone(t *testing.T) {
 	t.Parallel()
 	o := &options{streams: kube.Streams{In: strings.NewReader(webYAML), ErrOut: &bytes.Buffer{}},
 		files: []string{"-"}, expect: expectScenario}
-	if err := o.load(); err != nil {
+	if err := o.load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	orig := o.scs[0]

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/netverify/netverify/probe"
+
 	"github.com/netverify/netverify/orchestrator"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -52,8 +54,8 @@ func (o *options) validate() error {
 	if o.timeout <= 0 {
 		add("--timeout %s: must be positive", o.timeout)
 	}
-	if o.probeTimeout <= 0 {
-		add("--probe-timeout %s: must be positive", o.probeTimeout)
+	if o.probeTimeout <= 0 || o.probeTimeout > probe.MaxTimeout {
+		add("--probe-timeout %s: must be positive and at most %s", o.probeTimeout, probe.MaxTimeout)
 	}
 	if o.matchBudget <= 0 {
 		add("--match-budget %s: must be positive", o.matchBudget)

@@ -24,7 +24,7 @@ func NewCommand(streams kube.Streams) *cobra.Command {
 			if len(files) == 0 {
 				return &kube.ExitError{Code: results.ExitError, Err: errors.New("validate needs at least one -f")}
 			}
-			scs, err := scenarios.Load(files, streams.In)
+			scs, err := scenarios.LoadContext(cmd.Context(), files, streams.In)
 			if err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
