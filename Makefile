@@ -17,9 +17,20 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/netverify ./cmd/netverify-probe
 
+FUZZ_TARGETS := scenarios:FuzzLoadBytes scenarios:FuzzSplitDocuments probe:FuzzDecodeRequests probe:FuzzParseBatchOutput probe:FuzzParseConnect
+FUZZTIME ?= 60s
+
 test-unit:
 	$(GO) vet ./...
 	$(GO) test ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+
+# fuzz: each fuzz target for FUZZTIME (default 60s; `make test` runs 2s each).
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*} >/dev/null || { $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=1x ./$${t%%:*}; exit 1; }; \
+	done
 
 # test: unit tests, then for each cluster mode: bring the local cluster up,
 # run the e2e suite on it, tear it down (also when a test fails). Fails when

@@ -240,6 +240,10 @@ func (s *probeState) observe(resp probe.Response, checkIdentity bool) probe.Resp
 	return resp
 }
 
+// execTimeout bounds one exec: an exec stream to an API server that went
+// silent is a transport failure, not a hang until --timeout.
+const execTimeout = 2 * time.Minute
+
 // execRetry runs argv in src, retrying transport failures (never a command
 // that ran) a few times before giving up.
 func (x *run) execRetry(ctx context.Context, src *PlannedPod, argv []string) (ExecResult, error) {
@@ -248,7 +252,9 @@ func (x *run) execRetry(ctx context.Context, src *PlannedPod, argv []string) (Ex
 		if err := sleep(ctx, x.clock, time.Duration(attempt)*300*time.Millisecond); err != nil {
 			return ExecResult{}, err
 		}
-		res, err := x.exec.Exec(ctx, src.Pod.Namespace, src.Pod.Name, ProbeContainer, argv)
+		ectx, cancel := context.WithTimeout(ctx, execTimeout)
+		res, err := x.exec.Exec(ectx, src.Pod.Namespace, src.Pod.Name, ProbeContainer, argv)
+		cancel()
 		if err == nil {
 			return res, nil
 		}

@@ -6,6 +6,14 @@
 // golden files in testdata/. Whether to colour the table is the caller's
 // decision, passed in Options.
 //
+// Text from the network (a server's greeting in a Reason, a hostname in
+// AnsweredBy) is printed as text, never as terminal control sequences: the
+// table, Markdown and JUnit writers fold line breaks and tabs into spaces and
+// show every other control character as a Go-style escape (ESC as \x1b, a
+// C1 CSI as \u009b, a bidi override as \u202e, a byte that is not UTF-8 as
+// \xff), which also keeps the JUnit file well-formed XML 1.0. JSON escapes
+// them itself.
+//
 // Formats:
 //
 //   - table:    a kubectl-style table, mismatches first, then one line per

@@ -63,6 +63,7 @@ type junitSkipped struct {
 // appear, and one <testcase> per result. Times come from the results'
 // latencies; the only timestamp is the report's own start time.
 func writeJUnit(w io.Writer, rep *results.Report) error {
+	rep = printableReport(rep) // XML 1.0 forbids most control characters, even escaped
 	doc := junitSuites{Name: "netverify", Suites: []junitSuite{}}
 	index := map[string]int{}
 	var props []junitProperty

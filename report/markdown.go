@@ -13,6 +13,7 @@ import (
 // "Mismatches" section with reproduce commands (when there are any) and the
 // full results table.
 func writeMarkdown(w io.Writer, rep *results.Report) error {
+	rep = printableReport(rep)
 	var b strings.Builder
 	b.WriteString("# netverify results\n\n")
 	fmt.Fprintf(&b, "**%s** (%s)\n", summaryLine(summary(rep)), runLine(rep))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netverify/netverify/results"
 )
@@ -148,4 +149,80 @@ func oneLine(s string) string {
 		return s
 	}
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
+}
+
+// printableReport returns a copy of rep whose every printed string is
+// printable (see printable). The table, Markdown and JUnit writers render
+// this copy; JSON needs none (encoding/json escapes control characters).
+func printableReport(rep *results.Report) *results.Report {
+	c := *rep
+	c.RunID = printable(rep.RunID)
+	if rep.Enforcement != nil {
+		e := *rep.Enforcement
+		e.Slowest = printable(e.Slowest)
+		c.Enforcement = &e
+	}
+	c.Results = make([]results.Result, len(rep.Results))
+	for i, r := range rep.Results {
+		r.Scenario = printable(r.Scenario)
+		r.Name = printable(r.Name)
+		r.From = printable(r.From)
+		r.To = printable(r.To)
+		r.Port = printable(r.Port)
+		r.Protocol = printable(r.Protocol)
+		r.Expected = results.Verdict(printable(string(r.Expected)))
+		r.Observed = results.Verdict(printable(string(r.Observed)))
+		r.Status = results.Status(printable(string(r.Status)))
+		r.Reason = printable(r.Reason)
+		r.AnsweredBy = printable(r.AnsweredBy)
+		r.DecidedBy = printable(r.DecidedBy)
+		r.Repro = printable(r.Repro)
+		c.Results[i] = r
+	}
+	return &c
+}
+
+// printable keeps text that came from the network (a server's greeting in
+// Reason, a hostname in AnsweredBy, …) from acting on a terminal or breaking
+// a table, a Markdown row or an XML document. Line breaks fold into single
+// spaces (oneLine) and a tab becomes a space; every other control character
+// is shown as a Go-style escape, so a reader sees what the server sent:
+// C0 controls and DEL as \x1b, \x00, \x07, \x7f; C1 controls, Unicode
+// line/paragraph separators, bidirectional-text controls and the
+// non-characters U+FFFE/U+FFFF (which XML 1.0 forbids) as \u009b, \u202e,
+// \uffff; a byte that is not UTF-8 as \xff. A backslash already in the text
+// is left as it is.
+func printable(s string) string {
+	s = oneLine(s)
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && w == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case needsEscape(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+w])
+		}
+		i += w
+	}
+	return b.String()
+}
+
+// needsEscape reports whether printable shows r as an escape.
+func needsEscape(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL, C1
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi controls
+		return true
+	case r == 0x2028, r == 0x2029, r == 0xfffe, r == 0xffff:
+		return true
+	}
+	return false
 }

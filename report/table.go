@@ -27,6 +27,7 @@ const (
 // writeTable renders a kubectl-style table (mismatches first), one line per
 // mismatch with its reproduce command, and a summary line.
 func writeTable(w io.Writer, rep *results.Report, opts Options) error {
+	rep = printableReport(rep)
 	var buf bytes.Buffer
 	if len(rep.Results) == 0 {
 		buf.WriteString("No expectations were checked.\n")

@@ -57,7 +57,7 @@ func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
 		if err != nil {
 			return nil, nil, err
 		}
-		dyn, err := dynamic.NewForConfig(clients.Config)
+		dyn, err := dynamic.NewForConfig(clients.RequestConfig())
 		if err != nil {
 			return nil, nil, err
 		}
