@@ -157,6 +157,13 @@ func TestCNIAgentRestartMidRun(t *testing.T) {
 	restart(t, "cilium-agent", 0)
 	checkVerdicts(t, r.exitCode(t, 8*time.Minute), r.stdout.String(), r.stderr.String())
 	noLeftovers(t)
+	// leave the cluster as the other tests expect it: the restarted agent
+	// has regenerated its endpoints and enforces new policies promptly
+	if *flagCNI == "cilium" {
+		if out, err := exec.Command(filepath.Join(E.repo, "e2e/cluster/canary.sh")).CombinedOutput(); err != nil {
+			t.Fatalf("after the agent restart, the canary failed: %v\n%s", err, out)
+		}
+	}
 }
 
 // checkVerdicts accepts a tool error (exit 2) or the verdicts the cluster

@@ -40,8 +40,14 @@ func compare(s *probeState) results.Result {
 		}
 	case Unsettled:
 		observed(&res, s, o.Response)
-		if res.Status == results.Fail {
+		switch {
+		case res.Status == results.Fail:
 			res.Reason += fmt.Sprintf("; still %s when the %s match budget (--match-budget) ran out", res.Observed, o.Budget)
+		case res.Status == results.Pass && res.Expected == results.Blocked:
+			// blocked at the end, but never confirmedBlocked times in a row:
+			// a busy node, not a policy
+			res.Status, res.Match = results.Fail, false
+			res.Reason += fmt.Sprintf("; blocked only intermittently: not %d attempts in a row within the %s match budget (--match-budget)", confirmBlocked, o.Budget)
 		}
 	default: // Pending: the run ended before the probe did
 		res.Observed, res.Status, res.Reason = results.Error, results.StatusError, fmt.Sprintf("%s: never probed", results.ReasonError)

@@ -131,6 +131,10 @@ type controlRule struct{}
 
 func (controlRule) newRound() {}
 
+func (controlRule) unsettled(s *probeState, budget time.Duration) Outcome {
+	return Unsettled{Response: s.last, Budget: budget}
+}
+
 func (controlRule) settle(s *probeState, _ time.Duration) Outcome {
 	switch {
 	case s.streak.n >= errorAttempts:

@@ -26,8 +26,9 @@ type Settled struct {
 }
 
 // Unsettled: the budget ran out before the observation matched; the last
-// observation stands (a mismatch, unless it happened to match at the end of
-// a scenario whose policies were never seen in effect).
+// observation stands (a mismatch — or, for an allowed expectation of a
+// scenario whose policies could not be seen in effect, a match). A blocked
+// observation that was not confirmed (see confirmBlocked) is a mismatch.
 type Unsettled struct {
 	Response probe.Response
 	Budget   time.Duration
@@ -68,7 +69,35 @@ type probeState struct {
 	last     probe.Response // the latest attempt's response
 	attempts int
 	streak   errStreak
+	blocked  blockedRun
+	// allowedEarly is the latest allowed answer to an allowed expectation
+	// seen before its scenario's policies were seen in effect.
+	allowedEarly *probe.Response
 }
+
+// blockedRun counts attempts in a row that were blocked, and when the run
+// began: a timeout can be a busy node as well as a policy, so "blocked"
+// only counts once it is seen confirmBlocked times in a row.
+type blockedRun struct {
+	n     int
+	since time.Duration // elapsed into the budget at the run's first attempt
+}
+
+func (b *blockedRun) add(resp probe.Response, elapsed time.Duration) {
+	if resp.Verdict != results.Blocked {
+		b.n = 0
+		return
+	}
+	if b.n == 0 {
+		b.since = elapsed
+	}
+	b.n++
+}
+
+// confirmBlocked is how many attempts in a row must be blocked before a
+// blocked expectation settles (and its scenario's policies count as in
+// effect). Allowed needs no confirmation: the named server answered.
+const confirmBlocked = 3
 
 func (s *probeState) pending() bool {
 	_, ok := s.outcome.(Pending)

@@ -124,6 +124,7 @@ func TestMatchRuleGatesAllowedOnEnforcement(t *testing.T) {
 	// the same round still waits (its observation may predate enforcement)
 	m.newRound()
 	blockedExp.last = blockedResp
+	blockedExp.blocked = blockedRun{n: confirmBlocked}
 	if got := m.settle(blockedExp, 0); kindOf(got) != "settled" {
 		t.Fatalf("blocked observed blocked: %s", kindOf(got))
 	}
@@ -166,6 +167,7 @@ func TestMatchRuleUnproven(t *testing.T) {
 		t.Fatalf("settled at 9s, before the 10s unproven wait")
 	}
 	other.last = blockedResp
+	other.blocked = blockedRun{n: confirmBlocked, since: 8 * time.Second}
 	if got := m.settle(other, 8*time.Second); kindOf(got) != "settled" {
 		t.Fatalf("other scenario's blocked expectation: %s", kindOf(got))
 	}
@@ -197,6 +199,28 @@ func TestMatchRuleErrors(t *testing.T) {
 	}
 }
 
+// A timeout can be a busy node: a blocked expectation settles only after
+// confirmBlocked blocked attempts in a row, with the latency of the first.
+func TestMatchRuleConfirmsBlocked(t *testing.T) {
+	t.Parallel()
+	s := makeState()
+	m := newMatchRule([]*probeState{s}, []*probeState{s}, 10*time.Second)
+	for i, resp := range []probe.Response{blockedResp, allowedResp, blockedResp, blockedResp, blockedResp} {
+		m.newRound()
+		elapsed := time.Duration(i) * time.Second
+		s.last = resp
+		s.blocked.add(resp, elapsed)
+		got := m.settle(s, elapsed)
+		want := map[bool]string{true: "settled", false: "pending"}[i == 4]
+		if kindOf(got) != want {
+			t.Fatalf("attempt %d (%s): %s, want %s", i, resp.Verdict, kindOf(got), want)
+		}
+		if st, ok := got.(Settled); ok && st.Latency != 2*time.Second {
+			t.Errorf("latency %s, want 2s (the first of the confirming run)", st.Latency)
+		}
+	}
+}
+
 func TestErrStreak(t *testing.T) {
 	t.Parallel()
 	var e errStreak
@@ -225,6 +249,7 @@ func TestCompareEachOutcome(t *testing.T) {
 		{"blocked as expected", makeState(), Settled{Response: blockedResp, Latency: 1500 * time.Millisecond}, results.Pass, results.Blocked, "timeout", 1500},
 		{"allowed as expected", makeState(expectAllowed), Settled{Response: allowedResp, Latency: time.Second}, results.Pass, results.Allowed, "connected", 1000},
 		{"still allowed at the end", makeState(), Unsettled{Response: allowedResp, Budget: time.Minute}, results.Fail, results.Allowed, "connected; still allowed when the 1m0s match budget (--match-budget) ran out", 0},
+		{"blocked at the end, unconfirmed", makeState(), Unsettled{Response: blockedResp, Budget: time.Minute}, results.Fail, results.Blocked, "timeout; blocked only intermittently: not 3 attempts in a row within the 1m0s match budget (--match-budget)", 0},
 		{"ended on an error", makeState(), Unsettled{Response: dnsResp}, results.StatusError, results.Error, "dns: no such host", 0},
 		{"broke", makeState(), Broke{Response: dnsResp}, results.StatusError, results.Error, "dns: no such host", 0},
 		{"control broke", makeState(), Broke{Response: dnsResp, During: "control probe (without policy)"}, results.StatusError, results.Error, "dns: control probe (without policy) broke: no such host", 0},

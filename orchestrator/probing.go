@@ -37,6 +37,9 @@ type settleRule interface {
 	// with s.attempts and s.streak updated), elapsed into the budget:
 	// Pending to try it again.
 	settle(s *probeState, elapsed time.Duration) Outcome
+	// unsettled is the outcome of a probe still pending when the budget
+	// ran out.
+	unsettled(s *probeState, budget time.Duration) Outcome
 }
 
 // matchRule settles a probe once its observation matches its expectation,
@@ -106,16 +109,33 @@ func (m *matchRule) settle(s *probeState, elapsed time.Duration) Outcome {
 		if inEffect {
 			return Settled{Response: s.last} // nothing to match: one observation in effect
 		}
-	case !s.Expectation.IsAllowed() && v == results.Blocked:
+	case !s.Expectation.IsAllowed() && v == results.Blocked && s.blocked.n >= confirmBlocked:
 		if !m.enforced[s.Scenario] {
 			m.enforced[s.Scenario] = true
-			m.slowest = max(m.slowest, elapsed)
+			m.slowest = max(m.slowest, s.blocked.since)
 		}
-		return Settled{Response: s.last}
+		return Settled{Response: s.last, Latency: s.blocked.since}
 	case s.Expectation.IsAllowed() && v == results.Allowed && inEffect:
 		return Settled{Response: s.last}
+	case s.Expectation.IsAllowed() && v == results.Allowed:
+		resp := s.last
+		s.allowedEarly = &resp
 	}
 	return Pending{}
+}
+
+// unsettled: the last observation stands — except for an allowed
+// expectation of a scenario whose policies were never seen in effect, whose
+// last attempts were not confirmBlocked blocks in a row: there an allowed
+// answer seen during the budget stands (the named server answered), so that
+// a lone timeout at the very end of a long budget on a busy cluster is not
+// mistaken for the policies blocking it.
+func (m *matchRule) unsettled(s *probeState, budget time.Duration) Outcome {
+	if s.Expectation.IsAllowed() && !m.enforced[s.Scenario] && s.allowedEarly != nil && s.last.Verdict != results.Allowed &&
+		s.blocked.n < confirmBlocked { // blocked in a row at the end is the policies, not a busy node
+		return Unsettled{Response: *s.allowedEarly, Budget: budget}
+	}
+	return Unsettled{Response: s.last, Budget: budget}
 }
 
 // rounds probes states until each settles by rule or budget runs out;
@@ -138,8 +158,9 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 		for _, s := range pending {
 			s.attempts++
 			s.streak.add(s.last)
+			s.blocked.add(s.last, now.Sub(begin))
 			s.outcome = rule.settle(s, now.Sub(begin))
-			if st, ok := s.outcome.(Settled); ok {
+			if st, ok := s.outcome.(Settled); ok && st.Latency == 0 {
 				st.Latency = now.Sub(begin)
 				s.outcome = st
 			}
@@ -158,7 +179,7 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 		}
 	}
 	for _, s := range pending {
-		s.outcome = Unsettled{Response: s.last, Budget: budget}
+		s.outcome = rule.unsettled(s, budget)
 	}
 	return nil
 }

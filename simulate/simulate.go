@@ -71,11 +71,16 @@ type Cluster struct {
 	// Clock times EnforcementDelay; the wall clock when nil. Give it the
 	// Runner's clock.
 	Clock orchestrator.Clock
+	// TimeoutEvery, when above 1, makes every TimeoutEvery-th attempt of
+	// each connection time out whatever the policies say: a busy node
+	// dropping a packet now and then.
+	TimeoutEvery int
 
 	mu       sync.Mutex
 	nextPod  int
 	nextSvc  int
 	policyAt map[string]time.Time // "ns/name" → when it was created
+	attempts map[string]int       // connection → attempts so far (TimeoutEvery)
 }
 
 var _ orchestrator.Executor = (*Cluster)(nil)
@@ -87,7 +92,7 @@ func New() *Cluster {
 		{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP},
 		{Name: "dns-tcp", ContainerPort: 53, Protocol: corev1.ProtocolTCP},
 	}
-	c := &Cluster{policyAt: map[string]time.Time{}, Client: fake.NewSimpleClientset(
+	c := &Cluster{policyAt: map[string]time.Time{}, attempts: map[string]int{}, Client: fake.NewSimpleClientset(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: DNSNamespace, Labels: map[string]string{corev1.LabelMetadataName: DNSNamespace}}},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: DNSPod, Namespace: DNSNamespace, Labels: dnsLabels},
@@ -191,6 +196,9 @@ func (c *Cluster) Exec(ctx context.Context, namespace, pod, _ string, argv []str
 	exit := 0
 	for _, r := range reqs {
 		resp := w.answer(src, r)
+		if c.transientTimeout(src, r) {
+			resp = probe.Response{Verdict: results.Blocked, Reason: results.ReasonTimeout, Detail: "dropped (simulated busy node)"}
+		}
 		resp.ID = r.ID
 		resp.DecidedBy = w.logical.Replace(resp.DecidedBy)
 		line, _ := json.Marshal(resp) // strings and ints: cannot fail
@@ -200,6 +208,18 @@ func (c *Cluster) Exec(ctx context.Context, namespace, pod, _ string, argv []str
 		}
 	}
 	return orchestrator.ExecResult{Stdout: out.Bytes(), ExitCode: exit}, nil
+}
+
+// transientTimeout says whether this attempt is one TimeoutEvery drops.
+func (c *Cluster) transientTimeout(src *policy.Pod, r probe.Request) bool {
+	if c.TimeoutEvery < 2 {
+		return false
+	}
+	key := fmt.Sprintf("%s %s %s:%d", src, r.Protocol, r.Host, r.Port)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.attempts[key]++
+	return c.attempts[key]%c.TimeoutEvery == 0
 }
 
 // connectExit is `connect`'s exit code for a verdict.

@@ -254,3 +254,50 @@ func TestNonEnforcingBoundedByDefaultBudget(t *testing.T) {
 		t.Errorf("failure reason %q does not name the budget", rep.Results[1].Reason)
 	}
 }
+
+// On a busy cluster that ignores policies, a timeout now and then is not
+// enforcement: blocked expectations still fail, none passes.
+func TestTransientTimeoutsAreNotEnforcement(t *testing.T) {
+	t.Parallel()
+	c := simulate.New()
+	c.IgnorePolicies = true
+	c.TimeoutEvery = 2 // every other attempt of every connection times out
+	rep, _ := runOn(t, c, orchestrator.Options{}, load(t, coreYAML))
+	for _, r := range rep.Results {
+		if r.Expected == results.Blocked && r.Status == results.Pass {
+			t.Errorf("%s → %s passed as blocked on a cluster that ignores policies: %s", r.From, r.To, r.Reason)
+		}
+	}
+	if rep.Summary.ExitCode(false) != results.ExitMismatch {
+		t.Errorf("exit %d\n%s", rep.Summary.ExitCode(false), rows(rep))
+	}
+}
+
+// On a busy cluster that enforces, the same drops do not hide enforcement.
+func TestTransientTimeoutsOnEnforcingCluster(t *testing.T) {
+	t.Parallel()
+	c := simulate.New()
+	c.TimeoutEvery = 3
+	rep, _ := runOn(t, c, orchestrator.Options{}, load(t, coreYAML))
+	if rep.Summary.ExitCode(false) != 0 {
+		t.Errorf("summary %+v\n%s", rep.Summary, rows(rep))
+	}
+}
+
+// On a busy cluster that ignores policies, an allowed expectation probed
+// for the whole budget (its scenario's policies are never seen in effect)
+// is not failed by a lone timeout at the end.
+func TestAllowedNotFailedByALateTimeout(t *testing.T) {
+	t.Parallel()
+	for every := 2; every <= 5; every++ {
+		c := simulate.New()
+		c.IgnorePolicies = true
+		c.TimeoutEvery = every
+		rep, _ := runOn(t, c, orchestrator.Options{}, load(t, coreYAML))
+		for _, r := range rep.Results {
+			if r.Expected == results.Allowed && r.Status != results.Pass {
+				t.Errorf("timeout every %d attempts: %s → %s: %s (%s)", every, r.From, r.To, r.Status, r.Reason)
+			}
+		}
+	}
+}
