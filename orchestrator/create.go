@@ -64,6 +64,12 @@ func (x *run) waitServiceAccounts(ctx context.Context) error {
 	return nil
 }
 
+// cleanupTimeout bounds the clean-up phase: deleting a run's namespaces
+// waits for every pod in them to be gone, which a busy node (many pods
+// ending at once, the CNI tearing down each endpoint) can take minutes to
+// finish.
+const cleanupTimeout = 4 * time.Minute
+
 // cleanUp deletes the run's namespaces (and so everything in them) and
 // waits until they are gone, with its own deadline even when ctx was
 // cancelled. It also deletes what the server created for a request whose
@@ -74,7 +80,7 @@ func (x *run) cleanUp(ctx context.Context) error {
 		fmt.Fprintf(x.o.Log, "--keep: leaving the run's namespaces; remove them with: kubectl delete namespace -l %s\n", RunSelector(x.o.RunID))
 		return nil
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	names := slices.Clone(x.created)
 	if list, err := x.client.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: RunSelector(x.o.RunID)}); err == nil {
