@@ -10,6 +10,7 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -93,6 +94,8 @@ func restart(t *testing.T, component string, down time.Duration) {
 	}
 }
 
+var flagAgentRestart = flag.Bool("agent-restart", false, "also restart the Cilium agent mid-run (leaves later pods without DNS on the local cluster: run it alone)")
+
 func localOnly(t *testing.T) {
 	t.Helper()
 	if !E.local {
@@ -148,11 +151,11 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 // The CNI agent restarted mid-run never yields a wrong pass or fail.
 func TestCNIAgentRestartMidRun(t *testing.T) {
 	localOnly(t)
-	if *flagCNI != "cilium" {
-		// none has no agent; on cilium-noenforce, pods created after an
-		// agent restart were seen unable to reach the cluster DNS (open:
-		// see the 2026-12-05 closing note), which breaks the later tests
-		t.Skip("restarts the enforcing Cilium agent only")
+	if *flagCNI != "cilium" || !*flagAgentRestart {
+		// Open: after this restart, pods created later could not reach
+		// the cluster DNS (both Cilium modes, 2026-12-05), which breaks
+		// every later test; it runs only when asked for (-agent-restart).
+		t.Skip("opt-in (-agent-restart, enforcing Cilium mode): a restarted agent leaves later pods without DNS here")
 	}
 	defer guardBefore(t)()
 	r := startRun(t, "-f", testdata("core.yaml"), "-o", "json")
