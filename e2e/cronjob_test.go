@@ -92,7 +92,11 @@ func TestScheduledReport(t *testing.T) {
 			want = "Failed"
 		}
 		if outcome != want {
-			t.Fatalf("run %d: job %s; want %s\n%s", i+1, outcome, want, logs)
+			// how the container ended (OOMKilled, a signal, an exit code) and what was said about it
+			pods, _ := kubectlErr("-n", "netverify", "get", "pods", "-l", "job-name="+job, "-o",
+				`jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.reason} {.status.message} {.status.containerStatuses[*].state}{"\n"}{end}`)
+			events, _ := kubectlErr("-n", "netverify", "get", "events", "--sort-by=.lastTimestamp")
+			t.Fatalf("run %d: job %s; want %s\npods: %s\nevents:\n%s\nlogs:\n%s", i+1, outcome, want, pods, events, logs)
 		}
 		raw := kubectl(t, "-n", "netverify", "get", "configmap", "netverify-report", "-o", "jsonpath={.data.history\\.json}")
 		var h history

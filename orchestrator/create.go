@@ -172,8 +172,11 @@ func (x *run) waitReady(ctx context.Context, plan *Plan) error {
 		byNS[pp.Pod.Namespace] = append(byNS[pp.Pod.Namespace], pp)
 	}
 	x.progress("waiting for %d pods to be Ready", len(plan.Pods))
+	unschedSince := map[string]time.Time{} // pod → when first seen unschedulable
 	for {
 		notReady := []*corev1.Pod{}
+		var stuckPods []*corev1.Pod
+		var why []string
 		for ns, pps := range byNS {
 			list, err := x.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: RunSelector(plan.RunID)})
 			if err != nil {
@@ -190,6 +193,18 @@ func (x *run) waitReady(ctx context.Context, plan *Plan) error {
 						p = pp.Pod
 					}
 					notReady = append(notReady, p)
+					key := p.Namespace + "/" + p.Name
+					var unschedFor time.Duration
+					if unschedulable(p) == nil {
+						delete(unschedSince, key)
+					} else if at, ok := unschedSince[key]; ok {
+						unschedFor = x.clock.Now().Sub(at)
+					} else {
+						unschedSince[key] = x.clock.Now()
+					}
+					if w := stuck(p, unschedFor); w != "" {
+						stuckPods, why = append(stuckPods, p), append(why, w)
+					}
 					continue
 				}
 				pp.IP = p.Status.PodIP
@@ -197,6 +212,9 @@ func (x *run) waitReady(ctx context.Context, plan *Plan) error {
 		}
 		if len(notReady) == 0 {
 			return nil
+		}
+		if len(stuckPods) > 0 {
+			return x.stuckError(stuckPods, why)
 		}
 		if x.clock.Now().After(deadline) {
 			return &InfraError{x.notReadyError(ctx, notReady)}

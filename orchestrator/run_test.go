@@ -320,21 +320,95 @@ func TestRunControlFailureIsInconclusive(t *testing.T) {
 	}
 }
 
-func TestRunPodsNeverReady(t *testing.T) {
-	t.Parallel()
-	c := newFakeClient(false)
-	r := &Runner{Client: c, Exec: &scriptedExec{}, Opts: testOptions(), Clock: testClock()}
+// pendingClient is a fake cluster whose pods stay Pending with the given
+// status (copied into each pod created).
+func pendingClient(status corev1.PodStatus, node string) *fake.Clientset {
+	c := fake.NewSimpleClientset()
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		p.Status = *status.DeepCopy()
+		p.Spec.NodeName = node
+		for i := range p.Status.ContainerStatuses {
+			p.Status.ContainerStatuses[i].Image = p.Spec.Containers[0].Image
+		}
+		return false, nil, nil
+	})
+	withServiceAccounts(c)
+	return c
+}
+
+func waiting(reason, msg string) corev1.PodStatus {
+	return corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: "probe",
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}}}}
+}
+
+const pendingReadyTimeout = 2 * time.Minute
+
+// runPending runs the core scenario on pods stuck with status and returns
+// the error and how much (virtual) time the run took.
+func runPending(t *testing.T, status corev1.PodStatus, node string) (error, time.Duration) {
+	t.Helper()
+	c := pendingClient(status, node)
+	clock := testClock()
+	start := clock.Now()
+	opts := testOptions()
+	opts.ReadyTimeout = pendingReadyTimeout
+	r := &Runner{Client: c, Exec: &scriptedExec{}, Opts: opts, Clock: clock}
 	_, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
 	var ie *InfraError
 	if !errors.As(err, &ie) {
 		t.Fatalf("err = %v, want InfraError", err)
 	}
-	for _, want := range []string{"not Ready", "pod nv-test01-1-app/backend", "ErrImagePull"} {
+	assertCleanedUp(t, c)
+	return err, clock.Now().Sub(start)
+}
+
+func TestRunPodsNeverReady(t *testing.T) {
+	t.Parallel()
+	err, took := runPending(t, waiting("ContainerCreating", ""), "node-1")
+	for _, want := range []string{"not Ready after", "pod nv-test01-1-app/backend", "ContainerCreating", "--ready-timeout"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	assertCleanedUp(t, c)
+	if took < pendingReadyTimeout {
+		t.Errorf("a pod that is only slow was given up after %s, before the ready timeout", took)
+	}
+}
+
+// An image that cannot be pulled, or a pod no node accepts, fails the wait
+// at once with what to change, instead of waiting out --ready-timeout.
+func TestRunPodsThatCannotStartFailFast(t *testing.T) {
+	t.Parallel()
+	unsched := corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled,
+		Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."}}}
+	for name, tc := range map[string]struct {
+		status  corev1.PodStatus
+		node    string
+		want    []string
+		atLeast time.Duration
+	}{
+		"image pull":    {waiting("ErrImagePull", "failed to resolve reference: not found"), "node-1", []string{`image "` + testOptions().ProbeImage + `" cannot be pulled on node node-1`, "ErrImagePull", "--image-probe", "--mode agnhost"}, 0},
+		"pull backoff":  {waiting("ImagePullBackOff", "Back-off pulling image"), "node-2", []string{"cannot be pulled on node node-2", "ImagePullBackOff"}, 0},
+		"crash loop":    {waiting("CrashLoopBackOff", "back-off 10s restarting failed container"), "node-1", []string{"keeps crashing on node node-1", "--previous"}, 0},
+		"unschedulable": {unsched, "", []string{"no node accepts it", "didn't match Pod's node affinity/selector", "--node-selector", "--toleration"}, unschedulableGrace},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err, took := runPending(t, tc.status, tc.node)
+			for _, want := range append(tc.want, "cannot start", "pod nv-test01-1-app/") {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+			if took >= pendingReadyTimeout {
+				t.Errorf("gave up after %s: not before the ready timeout", took)
+			}
+			if took < tc.atLeast {
+				t.Errorf("gave up after %s, before the %s grace", took, tc.atLeast)
+			}
+		})
+	}
 }
 
 func TestRunCancelledMidProbeCleansUp(t *testing.T) {
