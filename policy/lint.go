@@ -46,6 +46,10 @@ func (f Finding) String() string {
 // host: and dns: targets are skipped: their addresses (for dns:, the
 // cluster's DNS server in kube-system) are not known offline.
 //
+// Two more findings need no engine: a scenario with policies but no
+// blocked expectation (nothing would prove its policies in effect; Index
+// -1), and every SCTP expectation (not probed, so reported as skipped).
+//
 // The notes of LintIsolation on the scenario's policies come first, as
 // findings with Index -1. Lint fails only when the scenario does not build
 // an engine (an invalid policy) or an expectation does not resolve, which a
@@ -60,7 +64,14 @@ func Lint(sc *scenarios.Scenario) ([]Finding, error) {
 	for _, note := range LintIsolation(m.policies, m.namespaces, m.pods) {
 		findings = append(findings, Finding{Scenario: name, Index: -1, Message: note})
 	}
+	if note := noProofOfEffect(sc); note != "" {
+		findings = append(findings, Finding{Scenario: name, Index: -1, Message: note})
+	}
 	for i, e := range sc.Spec.Expect {
+		if e.Protocol == scenarios.SCTP {
+			findings = append(findings, Finding{Scenario: name, Index: i, Message: "SCTP is not probed: the probe program cannot open SCTP connections, so this expectation will be reported as skipped, not checked"})
+			continue
+		}
 		msg, err := m.lintExpectation(e)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %q: spec.expect[%d]: %w", name, i, err)
@@ -70,6 +81,22 @@ func Lint(sc *scenarios.Scenario) ([]Finding, error) {
 		}
 	}
 	return findings, nil
+}
+
+// noProofOfEffect returns a note when the scenario has policies but no
+// expectation they block (SCTP ones are not probed): on a cluster that
+// ignores NetworkPolicy every expectation would still pass, so passing
+// proves nothing about enforcement.
+func noProofOfEffect(sc *scenarios.Scenario) string {
+	if len(sc.Spec.Policies) == 0 {
+		return ""
+	}
+	for _, e := range sc.Spec.Expect {
+		if !e.IsAllowed() && e.Protocol != scenarios.SCTP {
+			return ""
+		}
+	}
+	return "no expectation is blocked: a cluster that ignores NetworkPolicy passes every check, so a pass proves nothing about enforcement; add a connection the policies block (allowed: false)"
 }
 
 // lintExpectation returns a message when the policies contradict e, and ""

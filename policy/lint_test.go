@@ -282,6 +282,24 @@ spec:
 `),
 			want: []finding{
 				{-1, []string{"policy app/namespace-isolation", "cuts same-namespace traffic"}},
+				{-1, []string{"no expectation is blocked", "proves nothing about enforcement"}},
+			},
+		},
+		{
+			name: "policies with only allowed expectations prove nothing",
+			yaml: webScenario("", `  - {from: frontend, to: backend, port: http, allowed: true}
+  - {from: frontend, to: "dns:kubernetes.default", allowed: true}
+`),
+			want: []finding{{-1, []string{"no expectation is blocked", "allowed: false"}}},
+		},
+		{
+			name: "SCTP expectations are not probed, and a blocked one proves nothing",
+			yaml: webScenario("", `  - {from: frontend, to: backend, port: http, allowed: true}
+  - {from: random, to: "ip:192.0.2.10", port: "9999", protocol: SCTP, allowed: false}
+`),
+			want: []finding{
+				{-1, []string{"no expectation is blocked"}},
+				{1, []string{"SCTP is not probed", "skipped, not checked"}},
 			},
 		},
 	}
