@@ -10,7 +10,12 @@ MODES ?= cilium none cilium-noenforce
 export CGO_ENABLED := 0
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build test test-unit test-e2e test-e2e-external cluster-up cluster-down demo bench soak fuzz lint clean
+# images: the probe image and netverify's own as `docker save` tarballs in
+# bin/images/ (no container engine needed), for `kind load image-archive`,
+# `ctr -n k8s.io images import` or a registry push. GOARCH picks the platform.
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+
+.PHONY: images all build test test-unit test-e2e test-e2e-external cluster-up cluster-down demo bench soak fuzz lint clean
 
 all: build
 
@@ -45,6 +50,17 @@ test-e2e: build
 # test-e2e-external: the e2e suite against any cluster (KUBECONFIG=… CNI_ENFORCES=true|false).
 test-e2e-external: build
 	$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/... -args -external
+
+images:
+	@mkdir -p bin/images bin/linux-$(IMAGE_ARCH)
+	$(GO) build -trimpath -ldflags "-s -w" -o bin/ ./e2e/imagetool
+	GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux-$(IMAGE_ARCH)/ ./cmd/netverify ./cmd/netverify-probe
+	bin/imagetool -o bin/images/probe.tar --arch $(IMAGE_ARCH) -t netverify/probe:$(VERSION) --entrypoint /netverify-probe --cmd serve --user 65532 \
+	  --file bin/linux-$(IMAGE_ARCH)/netverify-probe:/netverify-probe
+	bin/imagetool -o bin/images/netverify.tar --arch $(IMAGE_ARCH) -t netverify/netverify:$(VERSION) --entrypoint /netverify --user 65532 \
+	  --file bin/linux-$(IMAGE_ARCH)/netverify:/netverify \
+	  $$(test -f /etc/ssl/certs/ca-certificates.crt && echo --file /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt)
+	@echo "bin/images/probe.tar: netverify/probe:$(VERSION) ($(IMAGE_ARCH))"
 
 cluster-up:
 	e2e/cluster/up.sh $(CNI)

@@ -210,6 +210,22 @@ func leftovers(prefix string) (string, error) {
 	return strings.Join(left, "\n"), nil
 }
 
+// noLeftoversRun asserts that nothing labelled with run id remains.
+func noLeftoversRun(t testing.TB, id string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, err := kubectlErr("get", "namespaces", "-l", "netverify.io/run-id="+id, "-o", "name")
+		if err == nil && strings.TrimSpace(out) == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s left objects (%v):\n%s", id, err, out)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 func noLeftoversPrefix(t testing.TB, prefix string) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)

@@ -3,7 +3,7 @@
 // lets the local cluster run images without any registry.
 //
 //	imagetool -o out.tar -t REF [-t REF...] [--entrypoint /bin/x] [--cmd arg]...
-//	          [--user 65532] [--env K=V]... [--file SRC:DST[:MODE]]...
+//	          [--user 65532] [--arch amd64] [--env K=V]... [--file SRC:DST[:MODE]]...
 //	          [--link TARGET:LINK]... [--dir PATH]...
 package main
 
@@ -32,6 +32,7 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 type options struct {
 	out, entrypoint, user, workdir string
+	arch                           string
 	tags, cmd, env, files, links   multi
 	dirs                           multi
 }
@@ -51,6 +52,7 @@ func run(args []string) error {
 	fs.StringVar(&o.entrypoint, "entrypoint", "", "entrypoint (space separated)")
 	fs.Var(&o.cmd, "cmd", "command argument (repeatable)")
 	fs.StringVar(&o.user, "user", "", "user")
+	fs.StringVar(&o.arch, "arch", "amd64", "image architecture (GOARCH of the files)")
 	fs.StringVar(&o.workdir, "workdir", "/", "working directory")
 	fs.Var(&o.env, "env", "environment K=V (repeatable)")
 	fs.Var(&o.files, "file", "SRC:DST[:MODE] (repeatable)")
@@ -167,7 +169,7 @@ func digest(b []byte) string {
 func writeImage(o options, layer []byte) error {
 	layerID := digest(layer)
 	cfg := map[string]any{
-		"architecture": "amd64",
+		"architecture": o.arch,
 		"os":           "linux",
 		"created":      "1970-01-01T00:00:00Z",
 		"config": map[string]any{
