@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -55,6 +56,73 @@ type Prober struct {
 	IdentityGrace time.Duration
 	// UDPSends: see DefaultUDPSends (used when 0).
 	UDPSends int
+	// SearchDomains are the resolver's search domains; nil: read from
+	// /etc/resolv.conf (see fullyQualified).
+	SearchDomains []string
+}
+
+// resolvConf is where the pod's resolver is configured.
+const resolvConf = "/etc/resolv.conf"
+
+var (
+	searchOnce    sync.Once
+	searchDomains []string
+)
+
+// systemSearchDomains reads the search domains of /etc/resolv.conf once.
+func systemSearchDomains() []string {
+	searchOnce.Do(func() {
+		b, err := os.ReadFile(resolvConf)
+		if err == nil {
+			searchDomains = parseSearch(string(b))
+		}
+	})
+	return searchDomains
+}
+
+// parseSearch returns the domains of resolv.conf's last search (or domain)
+// line, lower-cased and without trailing dots.
+func parseSearch(conf string) []string {
+	var out []string
+	for _, line := range strings.Split(conf, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || (f[0] != "search" && f[0] != "domain") {
+			continue
+		}
+		out = out[:0:0]
+		for _, d := range f[1:] {
+			if d = strings.ToLower(strings.TrimSuffix(d, ".")); d != "" {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// fullyQualified returns host with a trailing dot when it already ends in
+// one of the search domains (kube-dns.kube-system.svc.cluster.local in a
+// pod searching svc.cluster.local), so it is looked up once as written
+// instead of first with every search domain appended: in a pod (ndots:5)
+// such a name otherwise costs four lookups of names that do not exist, and
+// on a busy cluster those alone can exceed the probe's timeout. Other
+// names, IP addresses and names that end in a dot are returned unchanged:
+// a short name relies on the search list, and a name outside the cluster
+// domains is left to the resolver's rules.
+func (p *Prober) fullyQualified(host string) string {
+	if host == "" || strings.HasSuffix(host, ".") || net.ParseIP(host) != nil {
+		return host
+	}
+	domains := p.SearchDomains
+	if domains == nil {
+		domains = systemSearchDomains()
+	}
+	lower := strings.ToLower(host)
+	for _, d := range domains {
+		if strings.HasSuffix(lower, "."+d) {
+			return host + "."
+		}
+	}
+	return host
 }
 
 // Probe runs one request and reports what it saw; it never fails, a broken
@@ -68,6 +136,7 @@ func (p *Prober) Probe(ctx context.Context, req Request) Response {
 		resp = Response{Verdict: results.Error, Reason: results.ReasonError, Detail: "invalid request: " + oneLine(err)}
 	} else {
 		attemptCtx, cancel := context.WithTimeout(ctx, req.Timeout())
+		req.Host = p.fullyQualified(req.Host)
 		switch strings.ToLower(req.Protocol) {
 		case ProtocolTCP:
 			resp = p.tcp(attemptCtx, req)

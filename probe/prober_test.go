@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -307,6 +308,51 @@ func TestRequestValidateTimeout(t *testing.T) {
 		err := makeReq("tcp", 80, withTimeout(ms)).Validate()
 		if wantErr == "" && err != nil || wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)) {
 			t.Errorf("Validate with timeoutMs %d = %v, want %q", ms, err, wantErr)
+		}
+	}
+}
+
+func TestParseSearch(t *testing.T) {
+	t.Parallel()
+	conf := "nameserver 10.96.0.10\nsearch app.svc.cluster.local svc.cluster.local. Cluster.Local\noptions ndots:5\n"
+	got := parseSearch(conf)
+	want := []string{"app.svc.cluster.local", "svc.cluster.local", "cluster.local"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("parseSearch = %q, want %q", got, want)
+	}
+	if got := parseSearch("search a\nsearch b c\n"); strings.Join(got, ",") != "b,c" {
+		t.Errorf("the last search line wins: got %q", got)
+	}
+}
+
+// A name that already ends in a search domain is looked up once, as
+// written: not first with every search domain appended (ndots:5).
+func TestProbeLooksUpClusterNamesAsWritten(t *testing.T) {
+	t.Parallel()
+	var asked []string
+	var mu sync.Mutex
+	r := resolverFunc(func(_ context.Context, host string) ([]string, error) {
+		mu.Lock()
+		asked = append(asked, host)
+		mu.Unlock()
+		return []string{"10.96.0.10"}, nil
+	})
+	p := &Prober{Resolver: r, SearchDomains: []string{"app.svc.cluster.local", "svc.cluster.local", "cluster.local"}}
+	for host, want := range map[string]string{
+		"kube-dns.kube-system.svc.cluster.local":  "kube-dns.kube-system.svc.cluster.local.",
+		"Kube-DNS.kube-system.SVC.cluster.local":  "Kube-DNS.kube-system.SVC.cluster.local.",
+		"kube-dns.kube-system.svc.cluster.local.": "kube-dns.kube-system.svc.cluster.local.",
+		"kubernetes.default":                      "kubernetes.default", // relies on the search list
+		"example.com":                             "example.com",
+		"cluster.local":                           "cluster.local",
+	} {
+		asked = nil
+		resp := p.Probe(context.Background(), makeReq("dns", 0, withHost(host)))
+		if resp.Verdict != results.Allowed {
+			t.Fatalf("%s: %+v", host, resp)
+		}
+		if len(asked) != 1 || asked[0] != want {
+			t.Errorf("%s: looked up %q, want %q", host, asked, want)
 		}
 	}
 }
