@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,7 @@ func TestBuiltinSuite(t *testing.T) {
 	scenarios := map[string]bool{}
 	for _, r := range rep.Results {
 		scenarios[r.Scenario] = true
-		key := r.Scenario + ": " + r.From + " -> " + r.To + " " + r.Port + "/" + r.Protocol
+		key := fmt.Sprintf("%s: %s -> %s %d/%s", r.Scenario, r.From, r.To, r.Port, r.Protocol)
 		if r.Protocol == "SCTP" {
 			if r.Status != "skipped" || r.Reason == "" {
 				t.Errorf("%s: %s (%s); want skipped with a reason (no SCTP here)", key, r.Status, r.Reason)
@@ -93,7 +94,7 @@ func TestExpectPoliciesAgreesWithEnforcingCluster(t *testing.T) {
 	t.Logf("summary %+v", rep.Summary)
 	for _, r := range rep.Results {
 		if r.Status == "fail" || r.Status == "error" || r.Status == "inconclusive" {
-			t.Errorf("%s: %s -> %s %s/%s: engine says %s, cluster %s (%s)", r.Scenario, r.From, r.To, r.Port, r.Protocol, r.Expected, r.Observed, r.Reason)
+			t.Errorf("%s: %s -> %s %d/%s: engine says %s, cluster %s (%s)", r.Scenario, r.From, r.To, r.Port, r.Protocol, r.Expected, r.Observed, r.Reason)
 		}
 		if r.Status == "implementation-defined" && r.From != r.To {
 			t.Errorf("%s: %s -> %s implementation-defined: %s", r.Scenario, r.From, r.To, r.Reason)

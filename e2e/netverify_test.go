@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,12 +21,13 @@ type jsonReport struct {
 		Total, Passed, Failed, Errors, Inconclusive, Skipped int
 	} `json:"summary"`
 	Results []struct {
-		Scenario, From, To, Port, Protocol string
-		Expected, Observed, Status, Reason string
-		Match                              bool
-		Attempts                           int
-		LatencyMs                          int64
-		AnsweredBy, Repro                  string
+		Scenario, From, To, PortName, Protocol string
+		Port                                   int
+		Expected, Observed, Status, Reason     string
+		Match                                  bool
+		Attempts                               int
+		LatencyMs                              int64
+		AnsweredBy, Repro                      string
 	} `json:"results"`
 }
 
@@ -73,7 +75,7 @@ func TestRunCoreScenario(t *testing.T) {
 		}
 		var mismatches, denied []string
 		for _, r := range rep.Results {
-			key := r.From + "->" + r.To + ":" + r.Port
+			key := r.From + "->" + r.To + ":" + strconv.Itoa(r.Port)
 			if r.Expected == "blocked" {
 				denied = append(denied, key)
 			}
@@ -93,7 +95,7 @@ func TestRunCoreScenario(t *testing.T) {
 		}
 		// the table output names the mismatches and how to reproduce them
 		tbl := runNetverify(t, "", "run", "-f", testdata("core.yaml"))
-		if tbl.code != 1 || !strings.Contains(tbl.stdout, "reproduce: kubectl") {
+		if tbl.code != 1 || !strings.Contains(tbl.stdout, "    reproduce (namespace removed after the run; rerun with --keep=on-failure): kubectl") {
 			t.Fatalf("table run: exit %d, stdout:\n%s", tbl.code, tbl.stdout)
 		}
 	}

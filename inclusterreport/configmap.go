@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/netverify/netverify/results"
@@ -97,12 +99,46 @@ type Mismatch struct {
 	Name     string          `json:"name,omitempty"`
 	From     string          `json:"from"`
 	To       string          `json:"to"`
-	Port     string          `json:"port"`
+	Port     int             `json:"port"`
+	PortName string          `json:"portName,omitempty"`
 	Protocol string          `json:"protocol"`
 	Expected results.Verdict `json:"expected"`
 	Observed results.Verdict `json:"observed"`
 	Status   results.Status  `json:"status"`
 	Reason   string          `json:"reason"`
+}
+
+// UnmarshalJSON reads a Mismatch, including one an older netverify wrote,
+// whose port was a string: "8080", or "5432 (postgres)" for a named port.
+// A history written before is read rather than replaced.
+func (m *Mismatch) UnmarshalJSON(b []byte) error {
+	type plain Mismatch
+	var v struct {
+		plain
+		Port json.RawMessage `json:"port"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*m = Mismatch(v.plain)
+	if len(v.Port) == 0 || string(v.Port) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(v.Port, &m.Port); err == nil {
+		return nil
+	}
+	var old string
+	if err := json.Unmarshal(v.Port, &old); err != nil {
+		return fmt.Errorf("port: want a number, got %s", v.Port)
+	}
+	number, name, _ := strings.Cut(old, " (")
+	if n, err := strconv.Atoi(number); err == nil {
+		m.Port = n
+	}
+	if name = strings.TrimSuffix(name, ")"); name != "" && m.PortName == "" {
+		m.PortName = name
+	}
+	return nil
 }
 
 // Truncation says what was left out of latest.json to keep it within its
@@ -221,7 +257,7 @@ func newHistoryEntry(rep *results.Report, maxMismatches int) HistoryEntry {
 		}
 		e.Mismatches = append(e.Mismatches, Mismatch{
 			Scenario: clip(r.Scenario), Name: clip(r.Name), From: clip(r.From), To: clip(r.To),
-			Port: clip(r.Port), Protocol: clip(r.Protocol), Expected: r.Expected, Observed: r.Observed,
+			Port: r.Port, PortName: clip(r.PortName), Protocol: clip(r.Protocol), Expected: r.Expected, Observed: r.Observed,
 			Status: r.Status, Reason: clip(r.Reason),
 		})
 	}
@@ -267,7 +303,7 @@ func trimEntry(e *HistoryEntry, maxMismatches int) {
 	for i := range e.Mismatches {
 		m := &e.Mismatches[i]
 		m.Scenario, m.Name, m.From, m.To = clip(m.Scenario), clip(m.Name), clip(m.From), clip(m.To)
-		m.Port, m.Protocol, m.Reason = clip(m.Port), clip(m.Protocol), clip(m.Reason)
+		m.PortName, m.Protocol, m.Reason = clip(m.PortName), clip(m.Protocol), clip(m.Reason)
 	}
 }
 

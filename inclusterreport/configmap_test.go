@@ -28,7 +28,7 @@ var t0 = time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 // makeResult builds a passing result; tweaks change what a test cares about.
 func makeResult(scenario, from, to string, tweaks ...func(*results.Result)) results.Result {
 	r := results.Result{
-		Scenario: scenario, From: from, To: to, Port: "8080", Protocol: "TCP",
+		Scenario: scenario, From: from, To: to, Port: 8080, Protocol: "TCP",
 		Expected: results.Allowed, Observed: results.Allowed, Status: results.Pass,
 		Reason: string(results.ReasonConnected), Match: true, Attempts: 1, LatencyMs: 12,
 		Repro: "kubectl exec -n nv-abc-1-app " + from + " -c probe -- /netverify-probe connect --proto tcp --host 10.244.0.17 --port 8080 --timeout 1s",
@@ -131,8 +131,8 @@ func TestWriteConfigMapCreates(t *testing.T) {
 	want := HistoryEntry{
 		Time: t0, RunID: "run1", DurationMs: 1500, Total: 3, Passed: 1, Failed: 1, Errors: 1,
 		Mismatches: []Mismatch{
-			{Scenario: "core", From: "app/random", To: "app/backend", Port: "8080", Protocol: "TCP", Expected: results.Blocked, Observed: results.Allowed, Status: results.Fail, Reason: "connected"},
-			{Scenario: "core", From: "app/random", To: "svc:app/web", Port: "8080", Protocol: "TCP", Expected: results.Allowed, Observed: results.Error, Status: results.StatusError, Reason: "exec"},
+			{Scenario: "core", From: "app/random", To: "app/backend", Port: 8080, Protocol: "TCP", Expected: results.Blocked, Observed: results.Allowed, Status: results.Fail, Reason: "connected"},
+			{Scenario: "core", From: "app/random", To: "svc:app/web", Port: 8080, Protocol: "TCP", Expected: results.Allowed, Observed: results.Error, Status: results.StatusError, Reason: "exec"},
 		},
 	}
 	if got, _ := json.Marshal(h[0]); string(got) != mustJSON(t, want) {
@@ -402,5 +402,41 @@ func TestClip(t *testing.T) {
 	}
 	if clip("short") != "short" {
 		t.Error("clip changed a short string")
+	}
+}
+
+// A history written by an older netverify, whose mismatch ports were
+// strings ("8080", "5432 (postgres)"), is read and kept, not replaced.
+func TestWriteConfigMapReadsOlderHistory(t *testing.T) {
+	t.Parallel()
+	const older = `[{"time":"2025-01-01T00:00:00Z","runId":"old","durationMs":1,"total":2,"passed":0,"failed":2,"errors":0,"inconclusive":0,"skipped":0,` +
+		`"mismatches":[{"scenario":"core","from":"a","to":"b","port":"8080","protocol":"TCP","expected":"blocked","observed":"allowed","status":"fail","reason":"connected"},` +
+		`{"scenario":"db","from":"a","to":"db","port":"5432 (postgres)","protocol":"TCP","expected":"blocked","observed":"allowed","status":"fail","reason":"connected"}]}]`
+	c := fake.NewClientset(&corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: testName, Namespace: testNS},
+		Data:       map[string]string{KeyHistory: older},
+	})
+	write(t, c, makeReport("new", 1, makeResult("core", "a", "b")), Options{})
+	h := history(t, getCM(t, c))
+	if len(h) != 2 || h[0].RunID != "old" || len(h[0].Mismatches) != 2 {
+		t.Fatalf("history = %+v, want the older run kept, then new", h)
+	}
+	if m := h[0].Mismatches[0]; m.Port != 8080 || m.PortName != "" {
+		t.Errorf("older port \"8080\" read as %d %q", m.Port, m.PortName)
+	}
+	if m := h[0].Mismatches[1]; m.Port != 5432 || m.PortName != "postgres" {
+		t.Errorf("older port \"5432 (postgres)\" read as %d %q", m.Port, m.PortName)
+	}
+	// and written back in the current form
+	if s := getCM(t, c).Data[KeyHistory]; !strings.Contains(s, `"port":5432,"portName":"postgres"`) {
+		t.Errorf("history.json not rewritten with numeric ports: %s", s)
+	}
+}
+
+func TestMismatchRejectsAPortOfAnotherType(t *testing.T) {
+	t.Parallel()
+	var m Mismatch
+	if err := json.Unmarshal([]byte(`{"port":true}`), &m); err == nil {
+		t.Errorf("port true: want an error, got %+v", m)
 	}
 }

@@ -120,11 +120,7 @@ func mismatchMessage(rep *results.Report, where string) string {
 // describe renders one mismatch, e.g. "[fail] core: app/random → app/backend
 // 8080/TCP expected blocked, got allowed (connected)".
 func describe(r results.Result) string {
-	port := r.Port
-	if r.Protocol != "" {
-		port += "/" + r.Protocol
-	}
-	s := fmt.Sprintf("[%s] %s: %s → %s %s expected %s, got %s", r.Status, r.Scenario, r.From, r.To, port, r.Expected, r.Observed)
+	s := fmt.Sprintf("[%s] %s: %s → %s %s expected %s, got %s", r.Status, r.Scenario, r.From, r.To, r.NamedPortString(), r.Expected, r.Observed)
 	if r.Reason != "" {
 		s += " (" + r.Reason + ")"
 	}

@@ -29,9 +29,11 @@ const (
 )
 
 // Succeeded reports whether rep counts as a success for MetricLastSuccess:
-// no failed, error or inconclusive result, i.e. `netverify run` would exit 0
-// without --allow-inconclusive. An inconclusive result proved nothing, so it
-// does not refresh the success time an alert watches.
+// no failed, error or inconclusive result, and something checked (not every
+// result skipped), i.e. `netverify run` would exit 0 without
+// --allow-inconclusive or --allow-skipped. An inconclusive result, or a run
+// that checked nothing, proved nothing, so it does not refresh the success
+// time an alert watches.
 func Succeeded(rep *results.Report) bool {
 	return results.Summarize(rep.Results).ExitCode(false) == results.ExitOK
 }

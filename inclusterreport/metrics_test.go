@@ -87,6 +87,13 @@ func TestWriteMetrics(t *testing.T) {
 	if Succeeded(inconclusive) {
 		t.Error("an inconclusive run must not count as a success")
 	}
+	allSkipped := makeReport("skip", 0, makeResult("core", "a", "b", func(r *results.Result) { r.Status = results.Skipped }))
+	if Succeeded(allSkipped) || Succeeded(makeReport("none", 0)) {
+		t.Error("a run that checked nothing must not count as a success")
+	}
+	if !Succeeded(passingReport(0)) {
+		t.Error("a passing run with a skipped result must count as a success")
+	}
 }
 
 // pushgateway is a fake Pushgateway for one job: PUT replaces the group,

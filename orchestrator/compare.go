@@ -4,6 +4,7 @@ package orchestrator
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/netverify/netverify/probe"
@@ -15,7 +16,7 @@ func compare(s *probeState) results.Result {
 	e := s.Expectation
 	res := results.Result{
 		Scenario: s.Scenario, Name: e.Name, From: e.From, To: e.To,
-		Port: portLabel(s), Protocol: strings.ToUpper(s.Protocol),
+		Port: portNumber(s), PortName: portName(s), Protocol: strings.ToUpper(s.Protocol),
 		Expected: results.Blocked, Attempts: s.attempts, Repro: s.repro,
 	}
 	if e.IsAllowed() {
@@ -80,12 +81,19 @@ func observed(res *results.Result, s *probeState, resp probe.Response) {
 	}
 }
 
-func portLabel(s *probeState) string {
+// portNumber is the port probed; 53 for a DNS lookup.
+func portNumber(s *probeState) int {
 	if s.Protocol == probe.ProtocolDNS {
-		return "53"
+		return 53
 	}
-	if s.Expectation.Port != "" && s.Expectation.Port != fmt.Sprint(s.Port) {
-		return fmt.Sprintf("%d (%s)", s.Port, s.Expectation.Port)
+	return s.Port
+}
+
+// portName is the name the expectation gave the port, when it gave one
+// rather than the number probed (a DNS lookup has none).
+func portName(s *probeState) string {
+	if s.Protocol == probe.ProtocolDNS || s.Expectation.Port == "" || s.Expectation.Port == strconv.Itoa(s.Port) {
+		return ""
 	}
-	return fmt.Sprint(s.Port)
+	return s.Expectation.Port
 }

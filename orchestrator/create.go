@@ -74,10 +74,10 @@ const cleanupTimeout = 4 * time.Minute
 // waits until they are gone, with its own deadline even when ctx was
 // cancelled. It also deletes what the server created for a request whose
 // answer was lost (cancelled mid-create), found by the run's label. With
-// Keep it only says how to remove them.
+// x.keep (Options.Keep) it only says how to remove them.
 func (x *run) cleanUp(ctx context.Context) error {
-	if x.o.Keep {
-		fmt.Fprintf(x.o.Log, "--keep: leaving the run's namespaces; remove them with: kubectl delete namespace -l %s\n", RunSelector(x.o.RunID))
+	if x.keep {
+		fmt.Fprintf(x.o.Log, "--keep=%s: leaving the run's namespaces; remove them with: kubectl delete namespace -l %s\n", x.o.Keep, RunSelector(x.o.RunID))
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)

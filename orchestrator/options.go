@@ -4,6 +4,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/netverify/netverify/results"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -82,8 +84,9 @@ type Options struct {
 	RetryInterval time.Duration
 	// ReadyTimeout bounds the wait for probe pods to become Ready (default 2m).
 	ReadyTimeout time.Duration
-	// Keep leaves the run's namespaces in place.
-	Keep bool
+	// Keep says when the run's namespaces are left in place rather than
+	// deleted (default KeepNever).
+	Keep KeepMode
 	// Placement of probe pods.
 	Placement Placement
 	// KubectlFlags are added to every repro line (e.g. --context X).
@@ -92,6 +95,35 @@ type Options struct {
 	Progress io.Writer
 	// Log receives warnings and notes (stderr); nil discards them.
 	Log io.Writer
+}
+
+// KeepMode says when a run leaves its namespaces (and everything in them)
+// in place for debugging, rather than deleting them at the end.
+type KeepMode string
+
+// Keep modes. Any other value, the empty one included, is KeepNever.
+const (
+	KeepNever  KeepMode = "never"  // always delete them
+	KeepAlways KeepMode = "always" // never delete them
+	// KeepOnFailure keeps them when an expectation failed, broke or was
+	// inconclusive, so its reproduce command still works. A run that ends
+	// in an infrastructure error or is cancelled deletes them.
+	KeepOnFailure KeepMode = "on-failure"
+)
+
+// KeepModes are the valid KeepModes, for help and validation.
+func KeepModes() []KeepMode { return []KeepMode{KeepAlways, KeepOnFailure, KeepNever} }
+
+// keeps reports whether a run that produced rep (nil when it ended in an
+// error) leaves its namespaces.
+func (k KeepMode) keeps(rep *results.Report) bool {
+	switch k {
+	case KeepAlways:
+		return true
+	case KeepOnFailure:
+		return rep != nil && results.Summarize(rep.Results).Mismatches() > 0
+	}
+	return false
 }
 
 // Placement says where probe pods go and what they may use.

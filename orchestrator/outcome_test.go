@@ -371,3 +371,29 @@ func TestRunWaitsForServiceAccount(t *testing.T) {
 	}
 	assertCleanedUp(t, c)
 }
+
+// A result carries the port probed as a number, and the name the
+// expectation gave it apart; a DNS lookup is port 53.
+func TestComparePort(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		tweak    func(*probeState)
+		port     int
+		portName string
+		str      string
+	}{
+		{"number", func(*probeState) {}, 80, "", "80/TCP"},
+		{"named pod port", func(s *probeState) { s.Expectation.Port, s.Port = "postgres", 5432 }, 5432, "postgres", "5432/TCP (postgres)"},
+		{"named service port", func(s *probeState) {
+			s.Target.Kind, s.Expectation.Port, s.Port = scenarios.TargetService, "http", 80
+		}, 80, "http", "80/TCP (http)"},
+		{"dns", func(s *probeState) { s.Protocol, s.Expectation.Port, s.Port = probe.ProtocolDNS, "", 0 }, 53, "", "53/DNS"},
+	}
+	for _, tc := range tests {
+		r := compare(makeState(tc.tweak, func(s *probeState) { s.outcome = Settled{Response: blockedResp} }))
+		if r.Port != tc.port || r.PortName != tc.portName || r.NamedPortString() != tc.str {
+			t.Errorf("%s: port %d, portName %q, %q; want %d, %q, %q", tc.name, r.Port, r.PortName, r.NamedPortString(), tc.port, tc.portName, tc.str)
+		}
+	}
+}

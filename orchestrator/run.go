@@ -47,6 +47,7 @@ type run struct {
 	clock   Clock
 	stats   Stats
 	created []string // namespaces created so far, for the clean-up phase
+	keep    bool     // the clean-up phase leaves the namespaces (Options.Keep)
 }
 
 // Run takes scenarios through the pipeline:
@@ -75,6 +76,10 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 		return nil, err
 	}
 	defer func() { // clean up
+		x.keep = x.o.Keep.keeps(rep)
+		if rep != nil {
+			rep.Kept = x.keep
+		}
 		if cerr := x.cleanUp(ctx); cerr != nil && err == nil {
 			rep, err = nil, cerr
 		}

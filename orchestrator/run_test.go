@@ -433,23 +433,83 @@ func TestRunCancelledMidProbeCleansUp(t *testing.T) {
 	assertCleanedUp(t, c)
 }
 
-func TestRunKeepLeavesNamespaces(t *testing.T) {
+// Keep modes: always leaves the namespaces, never removes them, on-failure
+// leaves them only when a result failed; the report says which happened.
+func TestRunKeepModes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		keep      KeepMode
+		enforcing bool
+		kept      bool
+	}{
+		{"always, passing", KeepAlways, true, true},
+		{"always, failing", KeepAlways, false, true},
+		{"never, failing", KeepNever, false, false},
+		{"unset is never, failing", "", false, false},
+		{"on-failure, passing", KeepOnFailure, true, false},
+		{"on-failure, failing", KeepOnFailure, false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newFakeClient(true)
+			ex := &scriptedExec{answer: enforcing(c)}
+			if !tc.enforcing {
+				ex.answer = func(src string, req probe.Request, _ int) probe.Response {
+					if req.Identity != "" {
+						return allowedBy(req.Identity)
+					}
+					return allowedBy(strings.Split(src, "/")[0] + "/backend")
+				}
+			}
+			opts := testOptions()
+			opts.Keep = tc.keep
+			var log bytes.Buffer
+			opts.Log = &log
+			r := &Runner{Client: c, Exec: ex, Opts: opts, Clock: testClock()}
+			rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if failed := rep.Summary.Failed > 0; failed == tc.enforcing {
+				t.Fatalf("summary %+v: the scenario did not fail as the case needs", rep.Summary)
+			}
+			if rep.Kept != tc.kept {
+				t.Errorf("report Kept = %v, want %v", rep.Kept, tc.kept)
+			}
+			nss, err := c.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hint := strings.Contains(log.String(), "kubectl delete namespace -l "+RunSelector("test01"))
+			if tc.kept && (len(nss.Items) != 1 || !hint) {
+				t.Errorf("kept: %d namespaces, log %q; want the run's namespace and how to remove it", len(nss.Items), log.String())
+			}
+			if !tc.kept && (len(nss.Items) != 0 || hint) {
+				t.Errorf("removed: %d namespaces, log %q; want none", len(nss.Items), log.String())
+			}
+		})
+	}
+}
+
+// With on-failure, a run cancelled midway (no report) removes its
+// namespaces.
+func TestRunKeepOnFailureCancelledCleansUp(t *testing.T) {
 	t.Parallel()
 	c := newFakeClient(true)
-	ex := &scriptedExec{}
-	ex.answer = enforcing(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	ex := &scriptedExec{answer: func(src string, req probe.Request, call int) probe.Response {
+		cancel()
+		return allowedBy(req.Identity)
+	}}
 	opts := testOptions()
-	opts.Keep = true
-	var log bytes.Buffer
-	opts.Log = &log
+	opts.Keep = KeepOnFailure
 	r := &Runner{Client: c, Exec: ex, Opts: opts, Clock: testClock()}
-	if _, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML)); err != nil {
-		t.Fatal(err)
+	if _, _, err := r.Run(ctx, loadScenarios(t, coreYAML)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	nss, _ := c.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
-	if len(nss.Items) != 1 || !strings.Contains(log.String(), "kubectl delete namespace -l") {
-		t.Fatalf("namespaces %d, log %q", len(nss.Items), log.String())
-	}
+	assertCleanedUp(t, c)
 }
 
 func assertCleanedUp(t *testing.T, c *fake.Clientset) {
@@ -712,7 +772,12 @@ func TestRunBuiltinAllowedOutsideTargetMissing(t *testing.T) {
 			t.Errorf("%s: %s (%s), want skipped", res.To, res.Status, res.Reason)
 		}
 	}
-	if rep.Summary.ExitCode(false) != 0 {
-		t.Errorf("exit %d", rep.Summary.ExitCode(false))
+	// every check skipped: nothing was checked, which is not a success
+	// unless skipped checks are allowed (--allow-skipped)
+	if code := rep.Summary.ExitCode(false); code != results.ExitMismatch {
+		t.Errorf("exit %d, want %d (nothing checked)", code, results.ExitMismatch)
+	}
+	if code := rep.Summary.Exit(results.ExitPolicy{AllowSkipped: true}); code != results.ExitOK {
+		t.Errorf("exit %d with skipped checks allowed, want 0", code)
 	}
 }

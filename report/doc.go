@@ -16,11 +16,21 @@
 //
 // Formats:
 //
-//   - table:    a kubectl-style table, mismatches first, then one line per
-//     mismatch with the command that reproduces it, then a summary line.
+//   - table:    a kubectl-style table (SCENARIO FROM TO PORT EXPECTED
+//     OBSERVED STATUS), mismatches first, at most MaxTableWidth (120)
+//     columns wide: when needed, SCENARIO and then FROM and TO are
+//     shortened with an ellipsis. Then one entry per mismatch, with the
+//     command that reproduces it on its own indented line, then the summary
+//     line, verdict first ("PASSED: …", "FAILED: …", "NOTHING CHECKED: …").
+//   - wide:     the table with REASON, ATTEMPTS, LATENCY, and ANSWERED BY and
+//     DECIDED BY when a row has them, never shortened.
 //   - json:     the Report itself, indented.
 //   - junit:    one <testsuite> per scenario, one <testcase> per expectation,
 //     for CI systems.
-//   - markdown: a summary, the mismatches and all results, for PR comments
+//   - markdown: the verdict, the mismatches and all results, for PR comments
 //     and job summaries.
+//
+// Options.OnlyFailures keeps only the failed, broken and inconclusive rows
+// in table, wide and markdown; the summary still counts every result. JSON
+// and JUnit, read by programs, always carry every result.
 package report

@@ -26,12 +26,14 @@ const hostile = "x\x1b[31mred\x1b[2J\x1b]0;pwned\x07\rover\x00nul\x7f\u009b1m\u2
 func hostileReport() *results.Report {
 	rep := fixtureReport()
 	rep.RunID += hostile
+	rep.Context = "kind" + hostile
+	rep.Version = "v1" + hostile
 	for i := range rep.Results {
 		r := &rep.Results[i]
 		r.Scenario += hostile
 		r.From += hostile
 		r.To += hostile
-		r.Port += hostile
+		r.PortName += hostile
 		r.Reason += hostile
 		r.AnsweredBy += hostile
 		r.DecidedBy = "team/deny-all" + hostile

@@ -67,8 +67,10 @@ func writeJUnit(w io.Writer, rep *results.Report) error {
 	doc := junitSuites{Name: "netverify", Suites: []junitSuite{}}
 	index := map[string]int{}
 	var props []junitProperty
-	if rep.RunID != "" {
-		props = []junitProperty{{Name: "runId", Value: rep.RunID}}
+	for _, p := range []junitProperty{{"runId", rep.RunID}, {"context", rep.Context}, {"version", rep.Version}} {
+		if p.Value != "" {
+			props = append(props, p)
+		}
 	}
 	var timestamp string
 	if !rep.Started.IsZero() {
@@ -90,13 +92,13 @@ func writeJUnit(w io.Writer, rep *results.Report) error {
 		}
 		switch r.Status {
 		case results.Fail:
-			c.Failure = &junitProblem{Message: mismatchMessage(r, false), Body: junitDetails(r)}
+			c.Failure = &junitProblem{Message: mismatchMessage(r, false), Body: junitDetails(rep, r)}
 			s.Failures++
 		case results.Inconclusive:
-			c.Failure = &junitProblem{Message: "inconclusive: " + mismatchMessage(r, false), Type: "inconclusive", Body: junitDetails(r)}
+			c.Failure = &junitProblem{Message: "inconclusive: " + mismatchMessage(r, false), Type: "inconclusive", Body: junitDetails(rep, r)}
 			s.Failures++
 		case results.StatusError:
-			c.Error = &junitProblem{Message: mismatchMessage(r, false), Body: junitDetails(r)}
+			c.Error = &junitProblem{Message: mismatchMessage(r, false), Body: junitDetails(rep, r)}
 			s.Errors++
 		case results.Skipped:
 			c.Skipped = &junitSkipped{Message: "skipped" + reasonSuffix(r.Reason)}
@@ -149,7 +151,7 @@ func junitCaseName(r results.Result) string {
 
 // junitDetails is the body of a <failure> or <error>: what was observed and
 // how to repeat it.
-func junitDetails(r results.Result) string {
+func junitDetails(rep *results.Report, r results.Result) string {
 	lines := []string{
 		"observed: " + verdictWithReason(string(r.Observed), r.Reason),
 		"attempts: " + strconv.Itoa(r.Attempts),
@@ -158,7 +160,7 @@ func junitDetails(r results.Result) string {
 		lines = append(lines, "answered by: "+r.AnsweredBy)
 	}
 	if r.Repro != "" {
-		lines = append(lines, "reproduce: "+r.Repro)
+		lines = append(lines, reproLabel(rep)+": "+r.Repro)
 	}
 	return strings.Join(lines, "\n")
 }

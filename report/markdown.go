@@ -9,39 +9,43 @@ import (
 	"github.com/netverify/netverify/results"
 )
 
-// writeMarkdown writes GitHub-flavoured Markdown: a heading, the counts, a
-// "Mismatches" section with reproduce commands (when there are any) and the
-// full results table.
-func writeMarkdown(w io.Writer, rep *results.Report) error {
+// writeMarkdown writes GitHub-flavoured Markdown: a heading, the verdict
+// and counts, a "Mismatches" section with reproduce commands (when there
+// are any) and the full results table (left out with OnlyFailures).
+func writeMarkdown(w io.Writer, rep *results.Report, opts Options) error {
 	rep = printableReport(rep)
 	var b strings.Builder
 	b.WriteString("# netverify results\n\n")
-	fmt.Fprintf(&b, "**%s** (%s)\n", summaryLine(summary(rep)), runLine(rep))
+	fmt.Fprintf(&b, "**%s** (%s)\n", summary(rep).Line(), runLine(rep))
 
-	var mismatches []results.Result
-	for _, r := range rep.Results {
-		if isMismatch(r.Status) {
-			mismatches = append(mismatches, r)
-		}
-	}
-	if len(mismatches) > 0 {
+	bad := mismatches(rep.Results)
+	if len(bad) > 0 {
 		b.WriteString("\n## Mismatches\n\n")
 		mdRow(&b, "Status", "Scenario", "From", "To", "Port", "Expected", "Observed", "Reason", "Reproduce")
 		mdRule(&b, 9)
-		for _, r := range mismatches {
-			mdRow(&b, "**"+string(r.Status)+"**", title(r), r.From, r.To, portString(r),
+		repro := false
+		for _, r := range bad {
+			mdRow(&b, "**"+string(r.Status)+"**", title(r), r.From, r.To, r.NamedPortString(),
 				string(r.Expected), string(r.Observed), r.Reason, codeSpan(r.Repro))
+			repro = repro || r.Repro != ""
+		}
+		if repro && !rep.Kept {
+			b.WriteString("\nThe run's namespaces were removed after the run: to use these commands, rerun with `--keep=on-failure`.\n")
 		}
 	}
 
-	b.WriteString("\n## Results\n\n")
-	if len(rep.Results) == 0 {
-		b.WriteString("No expectations were checked.\n")
-	} else {
+	switch {
+	case opts.OnlyFailures && len(bad) == 0 && len(rep.Results) > 0:
+		b.WriteString("\nNo failed, broken or inconclusive expectations.\n")
+	case opts.OnlyFailures && len(rep.Results) > 0:
+	case len(rep.Results) == 0:
+		b.WriteString("\n## Results\n\nNo expectations were checked.\n")
+	default:
+		b.WriteString("\n## Results\n\n")
 		mdRow(&b, "Scenario", "From", "To", "Port", "Expected", "Observed", "Status", "Reason", "Attempts", "Answered by")
 		mdRule(&b, 10)
 		for _, r := range rep.Results {
-			mdRow(&b, title(r), r.From, r.To, portString(r), string(r.Expected), string(r.Observed),
+			mdRow(&b, title(r), r.From, r.To, r.NamedPortString(), string(r.Expected), string(r.Observed),
 				string(r.Status), r.Reason, strconv.Itoa(r.Attempts), r.AnsweredBy)
 		}
 	}

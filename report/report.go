@@ -14,6 +14,7 @@ import (
 // Output formats accepted by Write.
 const (
 	FormatTable    = "table"
+	FormatWide     = "wide"
 	FormatJSON     = "json"
 	FormatJUnit    = "junit"
 	FormatMarkdown = "markdown"
@@ -22,42 +23,47 @@ const (
 // Formats returns the output formats Write accepts, in the order to show them
 // in help text.
 func Formats() []string {
-	return []string{FormatTable, FormatJSON, FormatJUnit, FormatMarkdown}
+	return []string{FormatTable, FormatWide, FormatJSON, FormatJUnit, FormatMarkdown}
 }
 
 // Options tune how a report is rendered.
 type Options struct {
-	// Color highlights mismatches with ANSI escape codes in the table format.
-	// The caller sets it only when the output is a terminal; other formats
-	// ignore it.
+	// Color highlights mismatches and the verdict with ANSI escape codes in
+	// the table formats. The caller sets it only when the output is a
+	// terminal that wants colour; other formats ignore it.
 	Color bool
+	// OnlyFailures leaves the passed, skipped and implementation-defined
+	// rows out of the table, wide and markdown formats; their summary still
+	// counts every result. JSON and JUnit, read by programs, always carry
+	// every result.
+	OnlyFailures bool
 }
 
-// Write renders rep to w in the given format ("table", "json", "junit" or
-// "markdown"). It returns an error for an unknown format, before writing
-// anything, and otherwise only the errors of w.
+// Write renders rep to w in the given format (see Formats). It returns an
+// error for an unknown format, before writing anything, and otherwise only
+// the errors of w.
 func Write(w io.Writer, format string, rep *results.Report, opts Options) error {
 	if rep == nil {
 		return errors.New("report: nil report")
 	}
 	switch format {
 	case FormatTable:
-		return writeTable(w, rep, opts)
+		return writeTable(w, rep, opts, false)
+	case FormatWide:
+		return writeTable(w, rep, opts, true)
 	case FormatJSON:
 		return writeJSON(w, rep)
 	case FormatJUnit:
 		return writeJUnit(w, rep)
 	case FormatMarkdown:
-		return writeMarkdown(w, rep)
+		return writeMarkdown(w, rep, opts)
 	}
 	return fmt.Errorf("unknown output format %q: valid formats are %s", format, strings.Join(Formats(), ", "))
 }
 
 // isMismatch reports whether a result needs a person's attention: it failed,
 // its probe broke, or it could not be decided.
-func isMismatch(s results.Status) bool {
-	return s == results.Fail || s == results.StatusError || s == results.Inconclusive
-}
+func isMismatch(s results.Status) bool { return s.IsMismatch() }
 
 // summary counts rep's results. It is recomputed rather than read from
 // rep.Summary so that every format agrees with the rows it prints.
@@ -74,21 +80,11 @@ func duration(rep *results.Report) time.Duration {
 	return time.Duration(rep.DurationMs) * time.Millisecond
 }
 
-// portString renders "8080/TCP", or just the port when there is no protocol.
-func portString(r results.Result) string {
-	switch {
-	case r.Protocol == "":
-		return r.Port
-	case r.Port == "":
-		return r.Protocol
-	}
-	return r.Port + "/" + r.Protocol
-}
-
-// path renders "app/frontend → app/backend 8080/TCP" with the given arrow.
+// path renders "app/frontend → app/backend 8080/TCP" with the given arrow
+// (and the port's name, when the expectation named it).
 func path(r results.Result, arrow string) string {
 	s := r.From + " " + arrow + " " + r.To
-	if p := portString(r); p != "" {
+	if p := r.NamedPortString(); p != "" {
 		s += " " + p
 	}
 	return s
@@ -121,21 +117,24 @@ func mismatchMessage(r results.Result, upper bool) string {
 	return "expected " + string(r.Expected) + ", got " + verdictWithReason(got, r.Reason)
 }
 
-// summaryLine renders the counts: "6 expectations: 1 passed, 1 failed, …".
-func summaryLine(s results.Summary) string {
-	noun := "expectations"
-	if s.Total == 1 {
-		noun = "expectation"
+// reproLabel introduces a reproduce command: it says when the run's
+// namespaces, and so the pod the command execs into, are gone.
+func reproLabel(rep *results.Report) string {
+	if rep.Kept {
+		return "reproduce"
 	}
-	return fmt.Sprintf("%d %s: %d passed, %d failed, %d errors, %d inconclusive, %d skipped, %d implementation-defined",
-		s.Total, noun, s.Passed, s.Failed, s.Errors, s.Inconclusive, s.Skipped, s.ImplementationDefined)
+	return "reproduce (namespace removed after the run; rerun with --keep=on-failure)"
 }
 
-// runLine renders "run <id>, <duration>", leaving out what is unknown.
+// runLine renders "run <id>, context <name>, <duration>", leaving out what
+// is unknown.
 func runLine(rep *results.Report) string {
 	var parts []string
 	if rep.RunID != "" {
 		parts = append(parts, "run "+rep.RunID)
+	}
+	if rep.Context != "" {
+		parts = append(parts, "context "+rep.Context)
 	}
 	// Whole milliseconds, as in DurationMs, so a report read back from JSON
 	// prints the same.
@@ -156,7 +155,9 @@ func oneLine(s string) string {
 // this copy; JSON needs none (encoding/json escapes control characters).
 func printableReport(rep *results.Report) *results.Report {
 	c := *rep
+	c.Version = printable(rep.Version)
 	c.RunID = printable(rep.RunID)
+	c.Context = printable(rep.Context)
 	if rep.Enforcement != nil {
 		e := *rep.Enforcement
 		e.Slowest = printable(e.Slowest)
@@ -168,7 +169,7 @@ func printableReport(rep *results.Report) *results.Report {
 		r.Name = printable(r.Name)
 		r.From = printable(r.From)
 		r.To = printable(r.To)
-		r.Port = printable(r.Port)
+		r.PortName = printable(r.PortName)
 		r.Protocol = printable(r.Protocol)
 		r.Expected = results.Verdict(printable(string(r.Expected)))
 		r.Observed = results.Verdict(printable(string(r.Observed)))

@@ -22,7 +22,7 @@ func makeResult(scenario, from, to string, tweaks ...func(*results.Result)) resu
 		Scenario:  scenario,
 		From:      from,
 		To:        to,
-		Port:      "8080",
+		Port:      8080,
 		Protocol:  "TCP",
 		Expected:  results.Allowed,
 		Observed:  results.Allowed,
@@ -56,7 +56,8 @@ func fixtureReport() *results.Report {
 		}),
 		makeResult("db", "app/backend", "data/postgres", func(r *results.Result) {
 			r.Name = "backend-to-db"
-			r.Port = "5432"
+			r.Port = 5432
+			r.PortName = "postgres"
 			r.Observed = results.Error
 			r.Status = results.StatusError
 			r.Reason = string(results.ReasonDNS) + ": lookup postgres.data.svc: no such host"
@@ -66,7 +67,7 @@ func fixtureReport() *results.Report {
 			r.Repro = "kubectl exec -n app backend -c netverify -- sh -c '/netverify-probe dns postgres.data.svc | head -1'"
 		}),
 		makeResult("egress", "app/frontend", "203.0.113.10", func(r *results.Result) {
-			r.Port = "443"
+			r.Port = 443
 			r.Expected = results.Blocked
 			r.Observed = results.Blocked
 			r.Status = results.Inconclusive
@@ -77,7 +78,7 @@ func fixtureReport() *results.Report {
 			r.Repro = "kubectl exec -n app frontend -c netverify -- /netverify-probe tcp 203.0.113.10:443"
 		}),
 		makeResult("egress", "app/frontend", "app/backend", func(r *results.Result) {
-			r.Port = "9090"
+			r.Port = 9090
 			r.Protocol = "SCTP"
 			r.Observed = results.None
 			r.Status = results.Skipped
@@ -88,7 +89,7 @@ func fixtureReport() *results.Report {
 		}),
 		makeResult("web", "app/frontend", "node/worker-1", func(r *results.Result) {
 			r.Name = "host-network"
-			r.Port = "10250"
+			r.Port = 10250
 			r.Observed = results.Blocked
 			r.Status = results.ImplementationDefined
 			r.Reason = string(results.ReasonTimeout)
@@ -97,7 +98,7 @@ func fixtureReport() *results.Report {
 			r.LatencyMs = 2001
 		}),
 		makeResult("web", "app/frontend", "app/backend", func(r *results.Result) {
-			r.Port = "8081"
+			r.Port = 8081
 			r.Expected = results.Blocked
 			r.Observed = results.Blocked
 			r.Reason = string(results.ReasonRefused)
@@ -105,13 +106,23 @@ func fixtureReport() *results.Report {
 		}),
 	}
 	return &results.Report{
+		Version:    "v0.3.0",
 		RunID:      "nv-7f3a",
+		Context:    "kind-netverify",
+		ExitCode:   results.ExitMismatch,
 		Started:    time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC),
 		Duration:   12*time.Second + 345678*time.Microsecond,
 		DurationMs: 12345,
 		Summary:    results.Summarize(rs),
 		Results:    rs,
 	}
+}
+
+// keptReport is fixtureReport of a run that left its namespaces.
+func keptReport() *results.Report {
+	rep := fixtureReport()
+	rep.Kept = true
+	return rep
 }
 
 func emptyReport() *results.Report {
@@ -156,13 +167,31 @@ func TestGolden(t *testing.T) {
 	}{
 		{"table", FormatTable, fixtureReport(), Options{}},
 		{"table_color", FormatTable, fixtureReport(), Options{Color: true}},
+		{"table_kept", FormatTable, keptReport(), Options{}},
+		{"table_only_failures", FormatTable, fixtureReport(), Options{OnlyFailures: true}},
+		{"wide", FormatWide, fixtureReport(), Options{}},
+		{"wide_color", FormatWide, fixtureReport(), Options{Color: true}},
+		{"markdown_only_failures", FormatMarkdown, fixtureReport(), Options{OnlyFailures: true}},
 		{"json", FormatJSON, fixtureReport(), Options{}},
 		{"junit", FormatJUnit, fixtureReport(), Options{}},
 		{"markdown", FormatMarkdown, fixtureReport(), Options{}},
 		{"empty_table", FormatTable, emptyReport(), Options{}},
+		{"empty_wide", FormatWide, emptyReport(), Options{}},
 		{"empty_json", FormatJSON, emptyReport(), Options{}},
 		{"empty_junit", FormatJUnit, emptyReport(), Options{}},
 		{"empty_markdown", FormatMarkdown, emptyReport(), Options{}},
+	}
+	builtin := []struct {
+		name   string
+		format string
+	}{{"builtin_table", FormatTable}, {"builtin_wide", FormatWide}, {"builtin_markdown", FormatMarkdown}}
+	for _, b := range builtin {
+		cases = append(cases, struct {
+			name   string
+			format string
+			rep    *results.Report
+			opts   Options
+		}{b.name, b.format, builtinRun(t), Options{}})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,8 +316,6 @@ func TestMismatchesFirst(t *testing.T) {
 func TestHelpers(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, got, want string }{
-		{"port and protocol", portString(results.Result{Port: "8080", Protocol: "TCP"}), "8080/TCP"},
-		{"port only", portString(results.Result{Port: "http"}), "http"},
 		{"md pipe", mdCell("a|b"), `a\|b`},
 		{"md newline", mdCell("a\nb"), "a b"},
 		{"code span", codeSpan("a`b"), "``a`b``"},

@@ -1,16 +1,12 @@
 package report
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/mattn/go-runewidth"
 
 	"github.com/netverify/netverify/results"
 )
@@ -24,135 +20,325 @@ const (
 	ansiReset  = "\x1b[0m"
 )
 
-// writeTable renders a kubectl-style table (mismatches first), one line per
-// mismatch with its reproduce command, and a summary line.
-func writeTable(w io.Writer, rep *results.Report, opts Options) error {
-	rep = printableReport(rep)
-	var buf bytes.Buffer
-	if len(rep.Results) == 0 {
-		buf.WriteString("No expectations were checked.\n")
-	} else {
-		if err := renderTable(&buf, rep.Results, opts); err != nil {
-			return fmt.Errorf("rendering table: %w", err)
-		}
-		if err := writeMismatchLines(&buf, rep.Results, opts); err != nil {
-			return err
-		}
-	}
-	buf.WriteString("\n" + summaryLine(summary(rep)) + " (" + runLine(rep) + ")\n")
-	if rep.Enforcement != nil {
-		buf.WriteString("Enforcement: " + rep.Enforcement.String() + "\n")
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
+// Layout of the table formats.
+const (
+	// MaxTableWidth is the widest line of the default table: columns are
+	// shortened (see fit) so that it fits a 120-column terminal or CI log.
+	MaxTableWidth = 120
+	// columnGap separates columns: spaces only, so the output stays easy
+	// to grep.
+	columnGap = "  "
+	// ellipsis marks a shortened cell.
+	ellipsis = "…"
+)
+
+// narrow measures display width without East Asian ambiguous widths: the
+// same on every terminal and in every locale, so a rendering does not
+// depend on the environment.
+var narrow = &runewidth.Condition{EastAsianWidth: false}
+
+// width is the number of terminal columns s takes.
+func width(s string) int { return narrow.StringWidth(s) }
+
+// column is one column of a table: its header and how a result fills it.
+type column struct {
+	header string
+	cell   func(results.Result) string
 }
 
-// renderTable writes the results table. Columns are separated by spaces only,
-// so the output stays easy to grep and to read in narrow CI logs.
-func renderTable(w io.Writer, rs []results.Result, opts Options) error {
+// tableColumns returns the columns of the table or, when wide, of the wide
+// table. ANSWERED BY and DECIDED BY appear only when a row has them.
+func tableColumns(rows []results.Result, wide bool) []column {
+	port := results.Result.PortString
+	if wide {
+		port = results.Result.NamedPortString
+	}
+	cols := []column{
+		{"SCENARIO", func(r results.Result) string { return r.Scenario }},
+		{"FROM", func(r results.Result) string { return r.From }},
+		{"TO", func(r results.Result) string { return r.To }},
+		{"PORT", func(r results.Result) string { return dash(port(r)) }},
+		{"EXPECTED", func(r results.Result) string { return string(r.Expected) }},
+		{"OBSERVED", func(r results.Result) string { return string(r.Observed) }},
+		{"STATUS", func(r results.Result) string { return string(r.Status) }},
+	}
+	if !wide {
+		return cols
+	}
+	cols = append(cols,
+		column{"REASON", func(r results.Result) string { return dash(r.Reason) }},
+		column{"ATTEMPTS", func(r results.Result) string { return strconv.Itoa(r.Attempts) }},
+		column{"LATENCY", latency},
+	)
 	answered, decided := false, false
-	for _, r := range rs {
+	for _, r := range rows {
 		answered = answered || r.AnsweredBy != ""
 		decided = decided || r.DecidedBy != ""
 	}
-	header := []any{"SCENARIO", "FROM", "TO", "PORT", "EXPECTED", "OBSERVED", "STATUS", "REASON", "ATTEMPTS"}
 	if answered {
-		header = append(header, "ANSWERED BY")
+		cols = append(cols, column{"ANSWERED BY", func(r results.Result) string { return dash(r.AnsweredBy) }})
 	}
 	if decided {
-		header = append(header, "DECIDED BY")
+		cols = append(cols, column{"DECIDED BY", func(r results.Result) string { return dash(r.DecidedBy) }})
 	}
-
-	var tbuf bytes.Buffer
-	t := tablewriter.NewTable(&tbuf,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Settings: tw.Settings{
-				Separators: tw.SeparatorsNone,
-				Lines:      tw.LinesNone,
-			},
-		})),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "   ", Overwrite: true}),
-	)
-	t.Header(header...)
-	for _, r := range mismatchesFirst(rs) {
-		row := []string{
-			r.Scenario,
-			r.From,
-			r.To,
-			dash(portString(r)),
-			string(r.Expected),
-			string(r.Observed),
-			colorStatus(r.Status, opts),
-			dash(oneLine(r.Reason)),
-			strconv.Itoa(r.Attempts),
-		}
-		if answered {
-			row = append(row, dash(r.AnsweredBy))
-		}
-		if decided {
-			row = append(row, dash(oneLine(r.DecidedBy)))
-		}
-		if err := t.Append(row); err != nil {
-			return err
-		}
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	// The last column is padded like the others; drop trailing blanks.
-	sc := bufio.NewScanner(&tbuf)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if _, err := io.WriteString(w, strings.TrimRight(sc.Text(), " ")+"\n"); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
+	return cols
 }
 
-// writeMismatchLines writes, for each mismatch in the original order,
+// Columns of the default table that fit may shorten, and how far.
+const (
+	colScenario = 0
+	colFrom     = 1
+	colTo       = 2
+	// minScenario is as far as SCENARIO shrinks before FROM and TO do:
+	// the path matters more than the scenario's name, which the mismatch
+	// lines below the table and -o wide show in full.
+	minScenario = 12
+	// minPath is as far as FROM and TO shrink.
+	minPath = 16
+)
+
+// writeTable renders the table (mismatches first; only them with
+// OnlyFailures), one entry per mismatch with its reproduce command, and the
+// summary line. wide adds the columns that explain each row, and is not
+// held to MaxTableWidth.
+func writeTable(w io.Writer, rep *results.Report, opts Options, wide bool) error {
+	rep = printableReport(rep)
+	s := summary(rep)
+	rows := mismatchesFirst(rep.Results)
+	if opts.OnlyFailures {
+		rows = mismatches(rep.Results)
+	}
+	var b strings.Builder
+	switch {
+	case len(rep.Results) == 0:
+		b.WriteString("No expectations were checked.\n")
+	case len(rows) == 0:
+		b.WriteString("No failed, broken or inconclusive expectations.\n")
+	default:
+		renderTable(&b, rows, opts, wide)
+	}
+	writeMismatches(&b, rep, opts)
+	b.WriteString("\n" + colorize(s.Line(), outcomeColor(s.Outcome()), opts) + " (" + runLine(rep) + ")\n")
+	if s.Total > 0 && s.NothingChecked() {
+		if wide {
+			b.WriteString("Every expectation was skipped (REASON says why): nothing was probed.\n")
+		} else {
+			b.WriteString("Every expectation was skipped (-o wide shows why): nothing was probed.\n")
+		}
+	}
+	if rep.Enforcement != nil {
+		b.WriteString("Enforcement: " + rep.Enforcement.String() + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// renderTable writes a header and one line per row, columns left-aligned
+// and separated by columnGap, without trailing blanks. Unless wide, cells
+// are shortened so that no line is wider than MaxTableWidth.
+func renderTable(b *strings.Builder, rows []results.Result, opts Options, wide bool) {
+	cols := tableColumns(rows, wide)
+	cells := make([][]string, len(cols))
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		cells[i] = make([]string, len(rows))
+		widths[i] = width(c.header)
+		for j, r := range rows {
+			cells[i][j] = c.cell(r)
+			widths[i] = max(widths[i], width(cells[i][j]))
+		}
+	}
+	if !wide {
+		natural := append([]int(nil), widths...)
+		widths = fit(widths, MaxTableWidth)
+		for i := range cols {
+			if widths[i] < natural[i] {
+				cells[i] = shortenColumn(cells[i], widths[i])
+			}
+		}
+	}
+	line := func(cell func(i int) (text, color string)) {
+		var l strings.Builder
+		for i := range cols {
+			text, color := cell(i)
+			if i > 0 {
+				l.WriteString(columnGap)
+			}
+			l.WriteString(colorize(text, color, opts))
+			if pad := widths[i] - width(text); pad > 0 && i < len(cols)-1 {
+				l.WriteString(strings.Repeat(" ", pad))
+			}
+		}
+		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+	}
+	line(func(i int) (string, string) { return cols[i].header, "" })
+	for j, r := range rows {
+		line(func(i int) (string, string) {
+			if cols[i].header == "STATUS" {
+				return cells[i][j], statusColor(r.Status)
+			}
+			return cells[i][j], ""
+		})
+	}
+}
+
+// fit returns column widths whose table (with its gaps) is at most max
+// wide, shortening as little as it can: SCENARIO first, down to
+// minScenario; then the wider of FROM and TO, one column at a time, down to
+// minPath; then SCENARIO down to its header. The other columns hold short
+// fixed words and are never shortened.
+func fit(widths []int, max int) []int {
+	w := append([]int(nil), widths...)
+	over := len(columnGap) * (len(w) - 1)
+	for _, n := range w {
+		over += n
+	}
+	over -= max
+	shrink := func(i, floor int) {
+		if d := min(over, w[i]-floor); d > 0 {
+			w[i] -= d
+			over -= d
+		}
+	}
+	shrink(colScenario, minScenario)
+	for over > 0 {
+		i := colFrom
+		if w[colTo] > w[colFrom] {
+			i = colTo
+		}
+		if w[i] <= minPath {
+			break
+		}
+		w[i]--
+		over--
+	}
+	shrink(colScenario, len("SCENARIO"))
+	return w
+}
+
+// shortenColumn shortens every cell wider than w to w columns, ending in an
+// ellipsis. Cells that would become the same though they differ
+// ("namespace-isolation" and "namespace-isolation-allow-same-namespace")
+// keep their end instead, with the ellipsis in the middle.
+func shortenColumn(cells []string, w int) []string {
+	sources := map[string]map[string]bool{} // shortened → the cells it stands for
+	for _, c := range cells {
+		if width(c) > w {
+			s := shortenEnd(c, w)
+			if sources[s] == nil {
+				sources[s] = map[string]bool{}
+			}
+			sources[s][c] = true
+		}
+	}
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		switch {
+		case width(c) <= w:
+			out[i] = c
+		case len(sources[shortenEnd(c, w)]) > 1:
+			out[i] = shortenMiddle(c, w)
+		default:
+			out[i] = shortenEnd(c, w)
+		}
+	}
+	return out
+}
+
+// shortenEnd keeps the start of s: at most w columns, the last an ellipsis.
+func shortenEnd(s string, w int) string {
+	if width(s) <= w {
+		return s
+	}
+	return head(s, w-width(ellipsis)) + ellipsis
+}
+
+// shortenMiddle keeps both ends of s: at most w columns, with an ellipsis
+// in the middle.
+func shortenMiddle(s string, w int) string {
+	if width(s) <= w {
+		return s
+	}
+	keep := w - width(ellipsis)
+	return head(s, keep-keep/2) + ellipsis + tail(s, keep/2)
+}
+
+// head is the longest start of s at most w columns wide.
+func head(s string, w int) string {
+	n := 0
+	for i, r := range s {
+		if n += narrow.RuneWidth(r); n > w {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// tail is the longest end of s at most w columns wide.
+func tail(s string, w int) string {
+	rs := []rune(s)
+	n := 0
+	for i := len(rs) - 1; i >= 0; i-- {
+		if n += narrow.RuneWidth(rs[i]); n > w {
+			return string(rs[i+1:])
+		}
+	}
+	return s
+}
+
+// writeMismatches writes, for each mismatch in the original order, what
+// went wrong and, on its own indented line, the command that reproduces it:
 //
-//	✗ [fail] web: app/random → app/backend 8080/TCP: expected blocked, got ALLOWED (connected) — reproduce: kubectl exec …
-func writeMismatchLines(w io.Writer, rs []results.Result, opts Options) error {
+//	✗ [fail] web: app/random → app/backend 8080/TCP: expected blocked, got ALLOWED (connected)
+//	    reproduce: kubectl exec …
+func writeMismatches(b *strings.Builder, rep *results.Report, opts Options) {
 	first := true
-	for _, r := range rs {
+	for _, r := range rep.Results {
 		if !isMismatch(r.Status) {
 			continue
 		}
 		if first {
-			if _, err := io.WriteString(w, "\n"); err != nil {
-				return err
-			}
+			b.WriteString("\n")
 			first = false
 		}
-		line := colorize("✗ ["+string(r.Status)+"]", statusColor(r.Status), opts) + " " +
-			title(r) + ": " + path(r, "→") + ": " + mismatchMessage(r, true)
+		b.WriteString(colorize("✗ ["+string(r.Status)+"]", statusColor(r.Status), opts) + " " +
+			title(r) + ": " + path(r, "→") + ": " + mismatchMessage(r, true) + "\n")
 		if r.Repro != "" {
-			line += " — reproduce: " + r.Repro
-		}
-		if _, err := io.WriteString(w, line+"\n"); err != nil {
-			return err
+			b.WriteString("    " + reproLabel(rep) + ": " + r.Repro + "\n")
 		}
 	}
-	return nil
+}
+
+// latency renders how long a result's probe took to settle, or "-" when
+// nothing was probed.
+func latency(r results.Result) string {
+	if r.Attempts == 0 {
+		return "-"
+	}
+	d := time.Duration(r.LatencyMs) * time.Millisecond
+	if d < time.Second {
+		return strconv.FormatInt(r.LatencyMs, 10) + "ms"
+	}
+	return d.String()
 }
 
 // mismatchesFirst returns the results with fail, error and inconclusive
 // first, each group in its original order.
 func mismatchesFirst(rs []results.Result) []results.Result {
-	out := make([]results.Result, 0, len(rs))
+	out := mismatches(rs)
 	for _, r := range rs {
-		if isMismatch(r.Status) {
+		if !isMismatch(r.Status) {
 			out = append(out, r)
 		}
 	}
+	return out
+}
+
+// mismatches returns the fail, error and inconclusive results, in order.
+func mismatches(rs []results.Result) []results.Result {
+	out := make([]results.Result, 0, len(rs))
 	for _, r := range rs {
-		if !isMismatch(r.Status) {
+		if isMismatch(r.Status) {
 			out = append(out, r)
 		}
 	}
@@ -172,8 +358,15 @@ func statusColor(s results.Status) string {
 	return ""
 }
 
-func colorStatus(s results.Status, opts Options) string {
-	return colorize(string(s), statusColor(s), opts)
+// outcomeColor is the ANSI colour of the summary line.
+func outcomeColor(o results.Outcome) string {
+	switch o {
+	case results.OutcomePassed:
+		return ansiBold + ansiGreen
+	case results.OutcomeFailed, results.OutcomeError:
+		return ansiBold + ansiRed
+	}
+	return ansiBold + ansiYellow
 }
 
 // colorize wraps s in the given ANSI colour when colour is on.

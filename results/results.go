@@ -6,6 +6,8 @@ package results
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,11 +62,15 @@ const (
 
 // Result is the outcome of one expectation.
 type Result struct {
-	Scenario   string  `json:"scenario"`
-	Name       string  `json:"name,omitempty"`
-	From       string  `json:"from"`
-	To         string  `json:"to"`
-	Port       string  `json:"port"`
+	Scenario string `json:"scenario"`
+	Name     string `json:"name,omitempty"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	// Port is the port number probed (53 for a DNS lookup); 0 when none.
+	Port int `json:"port"`
+	// PortName is the name the expectation gave the port ("postgres" for
+	// port: postgres), when it named one rather than a number.
+	PortName   string  `json:"portName,omitempty"`
 	Protocol   string  `json:"protocol"`
 	Expected   Verdict `json:"expected"`
 	Observed   Verdict `json:"observed"`
@@ -81,6 +87,41 @@ type Result struct {
 	Repro string `json:"repro,omitempty"`
 }
 
+// PortString renders the port and protocol as "5432/TCP": just the port
+// without a protocol, just the protocol without a port, "" without either.
+func (r Result) PortString() string {
+	port := ""
+	if r.Port != 0 {
+		port = strconv.Itoa(r.Port)
+	}
+	switch {
+	case r.Protocol == "":
+		return port
+	case port == "":
+		return r.Protocol
+	}
+	return port + "/" + r.Protocol
+}
+
+// NamedPortString is PortString followed by the port's name when the
+// expectation named it: "5432/TCP (postgres)".
+func (r Result) NamedPortString() string {
+	s := r.PortString()
+	if r.PortName == "" {
+		return s
+	}
+	if s == "" {
+		return r.PortName
+	}
+	return s + " (" + r.PortName + ")"
+}
+
+// IsMismatch reports whether a status needs a person's attention: the
+// expectation failed, its probe broke, or it could not be decided.
+func (s Status) IsMismatch() bool {
+	return s == Fail || s == StatusError || s == Inconclusive
+}
+
 // Summary counts results by status.
 type Summary struct {
 	Total                 int `json:"total"`
@@ -94,12 +135,22 @@ type Summary struct {
 
 // Report is a whole run.
 type Report struct {
-	RunID    string        `json:"runId"`
+	// Version is the version of netverify that ran.
+	Version string `json:"version,omitempty"`
+	RunID   string `json:"runId"`
+	// Context is the kubeconfig context the run used, when known (not for
+	// a dry run, nor with the in-cluster configuration).
+	Context  string        `json:"context,omitempty"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"-"`
 	// DurationMs is Duration in milliseconds, for JSON.
-	DurationMs int64   `json:"durationMs"`
-	Summary    Summary `json:"summary"`
+	DurationMs int64 `json:"durationMs"`
+	// ExitCode is the exit code the run ends with (see Summary.Exit).
+	ExitCode int `json:"exitCode"`
+	// Kept says whether the run's namespaces were left in place (--keep),
+	// so that the Repro commands still work; false when they were removed.
+	Kept    bool    `json:"kept"`
+	Summary Summary `json:"summary"`
 	// Enforcement is how long the run's policies took to take effect; nil
 	// when no blocked expectation passed.
 	Enforcement *Enforcement `json:"enforcement,omitempty"`
@@ -143,7 +194,7 @@ func EnforcementOf(rs []Result, slow time.Duration) *Enforcement {
 	slices.Sort(ms)
 	e := &Enforcement{
 		Observed: len(ms), MedianMs: ms[len(ms)/2], MaxMs: ms[len(ms)-1],
-		Slowest:         fmt.Sprintf("%s: %s → %s %s/%s", slowest.Scenario, slowest.From, slowest.To, slowest.Port, slowest.Protocol),
+		Slowest:         fmt.Sprintf("%s: %s → %s %s", slowest.Scenario, slowest.From, slowest.To, slowest.NamedPortString()),
 		SlowThresholdMs: slow.Milliseconds(),
 	}
 	e.Slow = e.MaxMs > e.SlowThresholdMs
@@ -183,24 +234,131 @@ func Summarize(rs []Result) Summary {
 	return s
 }
 
+// Mismatches counts the results that need a person's attention: failed,
+// broken or inconclusive.
+func (s Summary) Mismatches() int {
+	return s.Failed + s.Errors + s.Inconclusive
+}
+
+// NothingChecked reports whether the run observed nothing: it had no
+// results, or every result was skipped.
+func (s Summary) NothingChecked() bool {
+	return s.Total == s.Skipped
+}
+
+// Outcome is the verdict of a whole run, the first word of its summary.
+type Outcome string
+
+// Outcomes, from the worst down: the first that applies is the run's.
+const (
+	OutcomeFailed         Outcome = "FAILED"          // an expectation failed
+	OutcomeError          Outcome = "ERROR"           // no failure, but a probe broke
+	OutcomeInconclusive   Outcome = "INCONCLUSIVE"    // no failure or error, but a result could not be decided
+	OutcomeNothingChecked Outcome = "NOTHING CHECKED" // no result, or every result skipped
+	OutcomePassed         Outcome = "PASSED"          // every checked expectation was met
+)
+
+// Outcome is the run's verdict. It says what happened, whatever the exit
+// policy: a run whose inconclusive results are allowed is still
+// INCONCLUSIVE, though it exits 0.
+func (s Summary) Outcome() Outcome {
+	switch {
+	case s.Failed > 0:
+		return OutcomeFailed
+	case s.Errors > 0:
+		return OutcomeError
+	case s.Inconclusive > 0:
+		return OutcomeInconclusive
+	case s.NothingChecked():
+		return OutcomeNothingChecked
+	}
+	return OutcomePassed
+}
+
+// Line renders the summary with its verdict first, counts that are zero
+// left out: "PASSED: 30 of 32 expectations passed, 2 skipped", "FAILED: 1 of
+// 7 expectations failed, 1 error, 2 passed, …", "NOTHING CHECKED: 2 of 2
+// expectations skipped", "NOTHING CHECKED: no expectations".
+func (s Summary) Line() string {
+	o := s.Outcome()
+	if s.Total == 0 {
+		return string(o) + ": no expectations"
+	}
+	counts := []struct {
+		n    int
+		what string
+		lead Outcome
+	}{
+		{s.Failed, "failed", OutcomeFailed},
+		{s.Errors, "ended in error", OutcomeError},
+		{s.Inconclusive, "inconclusive", OutcomeInconclusive},
+		{s.Passed, "passed", OutcomePassed},
+		{s.Skipped, "skipped", OutcomeNothingChecked},
+		{s.ImplementationDefined, "implementation-defined", ""},
+	}
+	var lead string
+	var rest []string
+	for _, c := range counts {
+		switch {
+		case c.lead == o:
+			lead = fmt.Sprintf("%d of %d %s %s", c.n, s.Total, plural(s.Total, "expectation", "expectations"), c.what)
+		case c.n > 0 && c.lead == OutcomeError:
+			rest = append(rest, fmt.Sprintf("%d %s", c.n, plural(c.n, "error", "errors")))
+		case c.n > 0:
+			rest = append(rest, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	return string(o) + ": " + strings.Join(append([]string{lead}, rest...), ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // Exit codes.
 const (
 	ExitOK       = 0
-	ExitMismatch = 1 // an expectation failed (or was inconclusive)
+	ExitMismatch = 1 // an expectation failed (or was inconclusive), or nothing was checked
 	ExitError    = 2 // tool or input error, or a probe ended in error
 )
 
-// ExitCode maps a summary to the process exit code: 1 if any expectation
+// ExitPolicy says which outcomes a run accepts as success.
+type ExitPolicy struct {
+	// AllowInconclusive: inconclusive results do not fail the run
+	// (--allow-inconclusive).
+	AllowInconclusive bool
+	// AllowSkipped: a run that checked nothing (no results, or all
+	// skipped) does not fail (--allow-skipped).
+	AllowSkipped bool
+}
+
+// Exit maps a summary to the process exit code: 1 if any expectation
 // failed; otherwise 2 if any probe ended in error; otherwise 1 if any result
-// is inconclusive (unless allowInconclusive); otherwise 0.
-func (s Summary) ExitCode(allowInconclusive bool) int {
-	switch {
-	case s.Failed > 0:
+// is inconclusive (unless p.AllowInconclusive) or nothing was checked
+// (unless p.AllowSkipped); otherwise 0.
+func (s Summary) Exit(p ExitPolicy) int {
+	switch s.Outcome() {
+	case OutcomeFailed:
 		return ExitMismatch
-	case s.Errors > 0:
+	case OutcomeError:
 		return ExitError
-	case s.Inconclusive > 0 && !allowInconclusive:
-		return ExitMismatch
+	case OutcomeInconclusive:
+		if !p.AllowInconclusive {
+			return ExitMismatch
+		}
+	case OutcomeNothingChecked:
+		if !p.AllowSkipped {
+			return ExitMismatch
+		}
 	}
 	return ExitOK
+}
+
+// ExitCode is Exit with only AllowInconclusive set: a run that checked
+// nothing exits 1.
+func (s Summary) ExitCode(allowInconclusive bool) int {
+	return s.Exit(ExitPolicy{AllowInconclusive: allowInconclusive})
 }

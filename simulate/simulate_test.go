@@ -156,7 +156,7 @@ func TestBuiltinSuite(t *testing.T) {
 	rep, _ := runOn(t, simulate.New(), orchestrator.Options{}, scs)
 	for _, r := range rep.Results {
 		if r.Status != results.Pass && r.Status != results.Skipped {
-			t.Errorf("%s: %s → %s %s: %s (%s) decided by %q", r.Scenario, r.From, r.To, r.Port, r.Status, r.Reason, r.DecidedBy)
+			t.Errorf("%s: %s → %s %s: %s (%s) decided by %q", r.Scenario, r.From, r.To, r.NamedPortString(), r.Status, r.Reason, r.DecidedBy)
 		}
 	}
 	if rep.Summary.Passed == 0 || rep.Summary.ExitCode(false) != 0 {

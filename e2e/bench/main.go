@@ -131,7 +131,7 @@ func run(kubeconfig string, nss, per int, mode string) error {
 	res.NotPassed = res.Probes - res.Passed
 	for _, x := range rep.Results {
 		if !x.Match {
-			res.FirstReason = fmt.Sprintf("%s -> %s:%s %s/%s (%s)", x.From, x.To, x.Port, x.Expected, x.Observed, x.Reason)
+			res.FirstReason = fmt.Sprintf("%s -> %s:%d %s/%s (%s)", x.From, x.To, x.Port, x.Expected, x.Observed, x.Reason)
 			break
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/scenarios"
@@ -115,17 +116,26 @@ func lint(w io.Writer, scs []*scenarios.Scenario) error {
 	return nil
 }
 
-// filter applies --scenario and --skip; a name that matches no scenario is
-// an error.
+// filter applies --scenario and --skip (each a list of names, from
+// repeated or comma-separated flags; blanks around names are ignored); a
+// name that matches no scenario is an error.
 func filter(scs []*scenarios.Scenario, only, skip []string) ([]*scenarios.Scenario, error) {
+	only, skip = names(only), names(skip)
 	known := map[string]bool{}
+	var all []string
 	for _, s := range scs {
 		known[s.Metadata.Name] = true
+		all = append(all, s.Metadata.Name)
 	}
+	var errs []error
 	for _, n := range append(slices.Clone(only), skip...) {
 		if !known[n] {
-			return nil, fmt.Errorf("no scenario named %q", n)
+			errs = append(errs, fmt.Errorf("no scenario named %q", n))
 		}
+	}
+	if len(errs) > 0 {
+		slices.Sort(all)
+		return nil, fmt.Errorf("%w (the scenarios are: %s)", errors.Join(errs...), strings.Join(all, ", "))
 	}
 	var out []*scenarios.Scenario
 	for _, s := range scs {
@@ -134,4 +144,16 @@ func filter(scs []*scenarios.Scenario, only, skip []string) ([]*scenarios.Scenar
 		}
 	}
 	return out, nil
+}
+
+// names trims the blanks around each name and drops empty ones
+// ("--scenario udp, sctp," is udp and sctp).
+func names(in []string) []string {
+	var out []string
+	for _, n := range in {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }

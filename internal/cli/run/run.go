@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ var Permissions = []kube.Permission{
 // dryRunNote is printed on stderr by every --dry-run.
 const dryRunNote = "dry run: observations computed from the policies by the semantics engine; nothing was created on any cluster"
 
+// wideHint follows dryRunNote when the table has no room for the rules.
+const wideHint = "dry run: -o wide shows the policy rule that decides each row"
+
 // env is what a run takes from outside the process: the cluster connection,
 // the executor of probe commands and the clock. NewCommand gives the real
 // ones; tests give a simulated cluster.
@@ -56,6 +60,14 @@ type env struct {
 	NewExecutor func(*kube.Clients) orchestrator.Executor
 	// Clock times the run's budgets and pauses; the wall clock when nil.
 	Clock orchestrator.Clock
+	// Context names the kubeconfig context Connect uses, for the report;
+	// "" when unknown (the in-cluster configuration). Nil: unknown.
+	Context func() string
+	// Getenv reads the environment (NO_COLOR); os.Getenv when nil.
+	Getenv func(string) string
+	// IsTerminal says whether a stream is a terminal (colour, progress);
+	// the real check of an *os.File when nil.
+	IsTerminal func(any) bool
 }
 
 // realEnv is the real cluster named by the kubectl-style flags.
@@ -65,7 +77,21 @@ func realEnv(kf *kube.Flags) env {
 		NewExecutor: func(c *kube.Clients) orchestrator.Executor {
 			return &orchestrator.APIExecutor{Config: c.Config, Client: c.Clientset}
 		},
+		Context: func() string { return contextName(kf) },
 	}
+}
+
+// contextName is the kubeconfig context the flags select: --context, else
+// the kubeconfig's current context; "" when there is none (in a pod).
+func contextName(kf *kube.Flags) string {
+	if kf.Context != nil && *kf.Context != "" {
+		return *kf.Context
+	}
+	raw, err := kf.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ""
+	}
+	return raw.CurrentContext
 }
 
 type options struct {
@@ -82,7 +108,7 @@ type options struct {
 	probeTimeout      time.Duration
 	matchBudget       time.Duration
 	readyTimeout      time.Duration
-	keep              bool
+	keep              string
 	imageProbe        string
 	imageServer       string
 	mode              string
@@ -92,6 +118,8 @@ type options struct {
 	requests, limits  map[string]string
 	namespacePrefix   string
 	allowInconclusive bool
+	allowSkipped      bool
+	onlyFailures      bool
 	expect            string
 	reportConfigMap   string
 	historySize       int
@@ -119,12 +147,48 @@ applies its NetworkPolicies, probes every expected connection from inside the
 pods, and reports a verdict per expectation. With no -f it runs the built-in suite.
 
 With --dry-run the same pipeline runs on a simulated cluster whose answers
-are computed from the policies by the semantics engine: the expected table,
-with the rule that decides each row. It needs no cluster and creates nothing.
+are computed from the policies by the semantics engine: the expected table
+(-o wide adds the rule that decides each row). It needs no cluster and
+creates nothing.
+
+Output (-o): table, at most 120 columns wide, mismatches first, then one
+entry per mismatch with the kubectl exec command that reproduces it, then the
+verdict (PASSED, FAILED, ERROR, INCONCLUSIVE or NOTHING CHECKED) and the
+counts; wide adds each row's reason, attempts, latency and the pod that
+answered; json, junit and markdown are for programs, CI and PR comments.
+--only-failures trims table, wide and markdown to the failed, broken and
+inconclusive rows; json and junit always carry every result.
+
+The run's namespaces are deleted at the end, so the reproduce commands only
+work with --keep=on-failure (keep them when something failed) or --keep
+(always); remove them later with 'netverify cleanup'.
 
 Exit codes: 0 all expectations met; 1 an expectation failed (or was
-inconclusive); 2 a tool or input error, or a probe that broke.`,
-		Args: cobra.NoArgs,
+inconclusive), or nothing was checked (every expectation skipped) unless
+--allow-skipped; 2 a tool or input error, or a probe that broke.`,
+		Example: `  # Run the built-in suite on the current kubectl context
+  netverify run
+
+  # Run your own scenarios (a file, a directory, or - for stdin)
+  netverify run -f scenarios/
+
+  # See what the policies should allow, without a cluster
+  netverify run --dry-run -f scenarios/ -o wide
+
+  # Only some built-in scenarios; show only what went wrong
+  netverify run --scenario default-deny,egress-restriction --only-failures
+
+  # Machine-readable: the failed and broken expectations, and how to reproduce them
+  netverify run -o json | jq '.results[] | select(.status == "fail" or .status == "error") | {scenario, from, to, port, reason, repro}'
+
+  # In CI: JUnit for the test report, the namespaces kept when something fails
+  netverify run -f scenarios/ -o junit --keep=on-failure > netverify.xml`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && slices.Contains(orchestrator.KeepModes(), orchestrator.KeepMode(args[0])) && cmd.Flags().Changed("keep") {
+				return &kube.ExitError{Code: results.ExitError, Err: fmt.Errorf("unexpected argument %q: write --keep=%s (--keep alone means always)", args[0], args[0])}
+			}
+			return cobra.NoArgs(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.complete()
 			if err := o.validate(); err != nil {
@@ -139,16 +203,18 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "scenario file, directory or - for stdin (repeatable)")
 	f.BoolVar(&o.builtin, "builtin", false, "also run the built-in suite when -f is given")
-	f.StringArrayVar(&o.only, "scenario", nil, "run only the named scenario (repeatable)")
-	f.StringArrayVar(&o.skip, "skip", nil, "skip the named scenario (repeatable)")
+	f.StringSliceVar(&o.only, "scenario", nil, "run only the named scenarios (comma-separated, repeatable)")
+	f.StringSliceVar(&o.skip, "skip", nil, "skip the named scenarios (comma-separated, repeatable)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats(), "|"))
-	f.BoolVar(&o.dryRun, "dry-run", false, "run on a simulated cluster: the table expected from the policies, with the deciding rule; no cluster needed, nothing created")
+	f.BoolVar(&o.onlyFailures, "only-failures", false, "table, wide and markdown show only failed, broken and inconclusive rows (the summary still counts all); no effect on json and junit")
+	f.BoolVar(&o.dryRun, "dry-run", false, "run on a simulated cluster: the table expected from the policies (-o wide adds the deciding rule); no cluster needed, nothing created")
 	f.IntVar(&o.concurrency, "concurrency", 16, "exec calls in flight at once")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up the whole run after this long (cleanup still runs)")
 	f.DurationVar(&o.probeTimeout, "probe-timeout", time.Second, "timeout of one connection attempt")
 	f.DurationVar(&o.matchBudget, "match-budget", orchestrator.DefaultMatchBudget, "after policies are applied, retry a mismatching probe for this long: how long the CNI may take to enforce (slow enforcement is reported, not failed)")
 	f.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long probe pods may take to become Ready")
-	f.BoolVar(&o.keep, "keep", false, "leave the run's namespaces for debugging")
+	f.StringVar(&o.keep, "keep", string(orchestrator.KeepNever), "leave the run's namespaces for debugging and the reproduce commands: always, on-failure (when an expectation failed, broke or was inconclusive) or never; --keep alone means always")
+	f.Lookup("keep").NoOptDefVal = string(orchestrator.KeepAlways)
 	f.StringVar(&o.imageProbe, "image-probe", version.ProbeImage(), "probe image (holds /netverify-probe; serves and probes); set it for your own registry")
 	f.StringVar(&o.imageServer, "image-server", "", "with --mode agnhost: image of the server containers (default: the probe image)")
 	f.StringVar(&o.mode, "mode", orchestrator.ModeBatch, "probe mode: batch (one exec per source pod per round), per-probe, or agnhost (fallback on the upstream agnhost image: no identity check, no DNS probes)")
@@ -165,6 +231,7 @@ inconclusive); 2 a tool or input error, or a probe that broke.`,
 	f.StringSliceVar(&o.metadataIPs, "metadata-ip", []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba}, "cloud metadata addresses the built-in suite checks (one or two)")
 	f.StringVar(&o.externalTarget, "external-target", scenarios.ExternalTargetIP, "outside address (TCP 443) the built-in suite's egress checks reach")
 	f.BoolVar(&o.allowInconclusive, "allow-inconclusive", false, "exit 0 even when some results are inconclusive")
+	f.BoolVar(&o.allowSkipped, "allow-skipped", false, "exit 0 even when nothing was checked (no expectation, or every one skipped)")
 	return cmd
 }
 
@@ -235,6 +302,9 @@ func (o *options) run(parent context.Context) error {
 	var t target
 	if o.dryRun {
 		fmt.Fprintln(o.streams.ErrOut, dryRunNote)
+		if o.output == report.FormatTable {
+			fmt.Fprintln(o.streams.ErrOut, wideHint)
+		}
 		t = simulated()
 	} else {
 		var err error
@@ -244,15 +314,24 @@ func (o *options) run(parent context.Context) error {
 	}
 	rep, _, err := o.runner(t).Run(ctx, o.scs)
 	if err != nil {
+		left := "everything it created was removed"
+		if orchestrator.KeepMode(o.keep) == orchestrator.KeepAlways {
+			left = "its namespaces were left: --keep"
+		}
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil:
 			// the run's own --timeout, not a deadline inside it (cleanup's)
-			err = fmt.Errorf("run timed out after %s (everything it created was removed)", o.timeout)
+			err = fmt.Errorf("run timed out after %s (%s)", o.timeout, left)
 		case parent.Err() != nil:
-			err = errors.New("interrupted (everything the run created was removed)")
+			err = fmt.Errorf("interrupted (%s)", left)
 		}
 		return fail(err)
 	}
+	rep.Version = version.Version
+	if !o.dryRun && o.env.Context != nil {
+		rep.Context = o.env.Context()
+	}
+	rep.ExitCode = rep.Summary.Exit(results.ExitPolicy{AllowInconclusive: o.allowInconclusive, AllowSkipped: o.allowSkipped})
 	var perr error
 	if o.dryRun {
 		for i := range rep.Results {
@@ -260,7 +339,9 @@ func (o *options) run(parent context.Context) error {
 		}
 		rep.Enforcement = nil // nothing was enforced
 	} else {
-		perr = o.publish(ctx, t.clients, rep)
+		if perr = o.publish(ctx, t.clients, rep); perr != nil {
+			rep.ExitCode = results.ExitError
+		}
 	}
 	if err := o.write(rep); err != nil {
 		return fail(err)
@@ -271,8 +352,8 @@ func (o *options) run(parent context.Context) error {
 	if perr != nil {
 		return fail(perr)
 	}
-	if code := rep.Summary.ExitCode(o.allowInconclusive); code != 0 {
-		return &kube.ExitError{Code: code}
+	if rep.ExitCode != 0 {
+		return &kube.ExitError{Code: rep.ExitCode}
 	}
 	return nil
 }
@@ -282,14 +363,14 @@ func (o *options) runner(t target) *orchestrator.Runner {
 	opts := orchestrator.Options{
 		NamespacePrefix: o.namespacePrefix, ProbeImage: o.imageProbe, ServerImage: o.imageServer, Mode: o.mode,
 		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
-		ReadyTimeout: o.readyTimeout, Keep: o.keep, Placement: o.placement,
+		ReadyTimeout: o.readyTimeout, Keep: orchestrator.KeepMode(o.keep), Placement: o.placement,
 		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut,
 	}
 	if o.dryRun {
 		// the simulated cluster pulls no image: there is no secret to copy
 		opts.Placement.ImagePullSecrets = nil
 	}
-	if isTerminal(o.streams.ErrOut) {
+	if o.isTerminal(o.streams.ErrOut) {
 		opts.Progress = o.streams.ErrOut
 	}
 	return &orchestrator.Runner{Client: t.clients.Clientset, Exec: t.exec, Opts: opts, Clock: t.clock}
@@ -300,7 +381,24 @@ func (o *options) write(rep *results.Report) error {
 	if o.output == "prometheus" {
 		return inclusterreport.WriteMetrics(o.streams.Out, rep)
 	}
-	return report.Write(o.streams.Out, o.output, rep, report.Options{Color: isTerminal(o.streams.Out)})
+	return report.Write(o.streams.Out, o.output, rep, report.Options{Color: o.color(), OnlyFailures: o.onlyFailures})
+}
+
+// color says whether to colour stdout: only on a terminal, and never when
+// NO_COLOR is set to anything but the empty string (no-color.org).
+func (o *options) color() bool {
+	getenv := o.env.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return o.isTerminal(o.streams.Out) && getenv("NO_COLOR") == ""
+}
+
+func (o *options) isTerminal(w any) bool {
+	if o.env.IsTerminal != nil {
+		return o.env.IsTerminal(w)
+	}
+	return isTerminal(w)
 }
 
 // publish writes the in-cluster report (ConfigMap, Warning Event on

@@ -103,6 +103,7 @@ func simulatedCluster(tweak func(*simulate.Cluster)) (env, *atomic.Int32) {
 		},
 		NewExecutor: func(*kube.Clients) orchestrator.Executor { return sim },
 		Clock:       clock,
+		Context:     func() string { return "sim" },
 	}, &calls
 }
 
@@ -326,16 +327,19 @@ func TestDryRun(t *testing.T) {
 		inStderr []string
 	}{
 		{name: "built-in suite", code: 0,
-			inStdout: []string{"DECIDED BY", "frontend-backend", "allowed by", "0 failed"}},
-		{name: "built-in suite, expectations from the policies", args: []string{"--expect", "policies"}, code: 0,
-			inStdout: []string{"DECIDED BY", "0 failed"}},
+			inStdout: []string{"allow-dns", "PASSED: 30 of 32 expectations passed, 2 skipped"},
+			inStderr: []string{wideHint}},
+		{name: "built-in suite, wide", args: []string{"-o", "wide"}, code: 0,
+			inStdout: []string{"DECIDED BY", "frontend-backend", "allowed by", "PASSED: "}},
+		{name: "built-in suite, expectations from the policies", args: []string{"--expect", "policies", "-o", "wide"}, code: 0,
+			inStdout: []string{"DECIDED BY", "PASSED: "}},
 		{name: "own scenario", args: []string{"-f", web}, code: 0,
-			inStdout: []string{"web", "2 passed"}},
+			inStdout: []string{"web", "PASSED: 2 of 2 expectations passed"}},
 		{name: "expectation contradicting the policy", args: []string{"-f", contradicting}, code: 1,
 			inStdout: []string{"✗ [fail]", "app/random → app/backend", "expected allowed, got BLOCKED"},
 			inStderr: []string{"lint:"}},
 		{name: "per-probe mode", args: []string{"-f", web, "--mode", "per-probe"}, code: 0,
-			inStdout: []string{"2 passed"}},
+			inStdout: []string{"PASSED: 2 of 2 expectations passed"}},
 		{name: "markdown", args: []string{"-f", web, "-o", "markdown"}, code: 0,
 			inStdout: []string{"| Status |"}},
 	}
@@ -374,7 +378,7 @@ func TestDryRunNeedsNoKubeconfig(t *testing.T) {
 		*kf.KubeConfig = kubeconfig
 		return NewCommand(s, kf)
 	}
-	if got := execute(t, real, "", "--dry-run", "--scenario", "default-deny"); got.code != 0 || !strings.Contains(got.stdout, "DECIDED BY") {
+	if got := execute(t, real, "", "--dry-run", "--scenario", "default-deny", "-o", "wide"); got.code != 0 || !strings.Contains(got.stdout, "DECIDED BY") {
 		t.Errorf("--dry-run: exit %d (%v), stdout:\n%s", got.code, got.err, got.stdout)
 	}
 	if got := execute(t, real, "", "--scenario", "default-deny"); got.code != 2 || !strings.Contains(errText(got.err), "missing-kubeconfig") {
@@ -424,12 +428,13 @@ func TestRunOnInjectedCluster(t *testing.T) {
 		code     int
 		inStdout []string
 	}{
-		{name: "built-in suite", code: 0, inStdout: []string{"0 failed"}},
+		{name: "built-in suite", code: 0, inStdout: []string{"PASSED: 30 of 32 expectations passed, 2 skipped"}},
 		{name: "built-in suite, JSON", args: []string{"-o", "json"}, code: 0, inStdout: []string{`"failed": 0`}},
 		{name: "a CNI that ignores policies", tweak: ignoring, code: 1,
 			inStdout: []string{"expected blocked, got ALLOWED"}},
 		{name: "own scenario on a CNI that ignores policies", tweak: ignoring, args: []string{"-f", web}, code: 1,
-			inStdout: []string{"app/random → app/backend", "reproduce: kubectl --context sim exec"}},
+			inStdout: []string{"app/random → app/backend",
+				"\n    reproduce (namespace removed after the run; rerun with --keep=on-failure): kubectl --context sim exec"}},
 		{name: "expectations from the policies", args: []string{"--expect", "policies", "-f", web}, code: 0},
 	}
 	for _, tc := range cases {

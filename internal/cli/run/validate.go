@@ -48,6 +48,9 @@ func (o *options) validate() error {
 	if strings.TrimSpace(o.imageProbe) == "" {
 		add("--image-probe: an image reference is needed")
 	}
+	if !slices.Contains(orchestrator.KeepModes(), orchestrator.KeepMode(o.keep)) {
+		add("--keep=%q: want always, on-failure or never (--keep alone means always)", o.keep)
+	}
 	if o.concurrency < 1 {
 		add("--concurrency %d: must be at least 1", o.concurrency)
 	}
@@ -86,7 +89,7 @@ func (o *options) validate() error {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"--report-configmap", o.reportConfigMap != ""}, {"--pushgateway", o.pushgateway != ""}, {"--keep", o.keep}} {
+		}{{"--report-configmap", o.reportConfigMap != ""}, {"--pushgateway", o.pushgateway != ""}, {"--keep", o.keep != string(orchestrator.KeepNever)}} {
 			if f.set {
 				add("%s cannot be used with --dry-run (a dry run touches no cluster and publishes nothing)", f.name)
 			}
