@@ -47,6 +47,10 @@ type Options struct {
 	// MetadataIPs are the cloud metadata addresses egress must not reach.
 	// nil means DefaultMetadataIPs().
 	MetadataIPs []string
+	// Command is what the user types to run netverify ("netverify", or
+	// "kubectl netverify" for the kubectl plugin), for findings that
+	// suggest a netverify command. "" means "netverify".
+	Command string
 }
 
 // config is Options with the defaults applied and the input parsed.
@@ -54,10 +58,14 @@ type config struct {
 	exclude  map[string]bool
 	dev      *regexp.Regexp
 	metadata []netip.Addr
+	command  string
 }
 
 func (o Options) compile() (*config, error) {
-	c := &config{exclude: map[string]bool{}, dev: o.DevNamespacePattern}
+	c := &config{exclude: map[string]bool{}, dev: o.DevNamespacePattern, command: o.Command}
+	if c.command == "" {
+		c.command = "netverify"
+	}
 	ex := o.ExcludeNamespaces
 	if ex == nil {
 		ex = DefaultExcludeNamespaces()
@@ -121,7 +129,7 @@ func Run(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface
 		for ns := range c.exclude {
 			skip[ns] = true
 		}
-		more, err := checkUnmodeled(ctx, client.Discovery(), dyn, skip)
+		more, err := checkUnmodeled(ctx, client.Discovery(), dyn, skip, c.command)
 		if err != nil {
 			return nil, err
 		}

@@ -332,6 +332,7 @@ func TestRules(t *testing.T) {
 			},
 			want: []want{
 				{rule: RuleUnmodeledPolicyKind, ns: "a", object: "ciliumnetworkpolicy.cilium.io/l7-visibility", contains: "CiliumNetworkPolicy (cilium.io/v2) applies in this namespace"},
+				{rule: RuleUnmodeledPolicyKind, ns: "a", object: "ciliumnetworkpolicy.cilium.io/l7-visibility", contains: "prove them with `netverify run`"},
 				{rule: RuleUnmodeledPolicyKind, ns: "", object: "ciliumclusterwidenetworkpolicy.cilium.io/host-firewall", contains: "applies cluster-wide"},
 				{rule: RuleUnmodeledPolicyKind, ns: "", object: "adminnetworkpolicy.policy.networking.k8s.io/deny-metadata"},
 				{rule: RuleUnmodeledPolicyKind, ns: "a", object: "networkpolicy.projectcalico.org/default.allow-db"},
@@ -339,6 +340,16 @@ func TestRules(t *testing.T) {
 				{rule: RuleUnmodeledPolicyKind, ns: "a", object: "networkpolicy.crd.projectcalico.org/default.allow-db", absent: true},
 				{rule: RuleUnmodeledPolicyKind, ns: "kube-system", absent: true},
 			},
+		},
+		{
+			name: "advice names netverify as the user runs it",
+			f: fixture{
+				objs:   with(kubeSystem(), bookNamespace("a", nil)),
+				apis:   apiResources(gvrCNP),
+				custom: []runtime.Object{makeCustom(gvrCNP, "a", "l7")},
+				opts:   Options{Command: "kubectl netverify"},
+			},
+			want: []want{{rule: RuleUnmodeledPolicyKind, ns: "a", contains: "prove them with `kubectl netverify run`"}},
 		},
 		{
 			name: "a policy kind that cannot be listed",

@@ -43,8 +43,9 @@ type servedResource struct {
 // checkUnmodeled finds the unmodeled policy kinds the server serves (by
 // discovery) and reports every object of them, one finding each. A kind that
 // is served but cannot be discovered or listed (RBAC, an aggregated API
-// server down) gives an audit-incomplete finding.
-func checkUnmodeled(ctx context.Context, disc discovery.DiscoveryInterfaceWithContext, dyn dynamic.Interface, skip map[string]bool) ([]Finding, error) {
+// server down) gives an audit-incomplete finding. command is what the user
+// types to run netverify, for the findings' advice.
+func checkUnmodeled(ctx context.Context, disc discovery.DiscoveryInterfaceWithContext, dyn dynamic.Interface, skip map[string]bool, command string) ([]Finding, error) {
 	groups, err := disc.ServerGroupsWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("discovering API groups: %w", err)
@@ -104,7 +105,7 @@ func checkUnmodeled(ctx context.Context, disc discovery.DiscoveryInterfaceWithCo
 		if r.shadowedBy != "" && served[r.shadowedBy+"/"+r.resource] {
 			continue
 		}
-		more, err := listUnmodeled(ctx, dyn, r, skip)
+		more, err := listUnmodeled(ctx, dyn, r, skip, command)
 		if err != nil {
 			return nil, err
 		}
@@ -122,8 +123,9 @@ func findResource(l *metav1.APIResourceList, name string) *metav1.APIResource {
 	return nil
 }
 
-// listUnmodeled reports every object of r outside the namespaces in skip.
-func listUnmodeled(ctx context.Context, dyn dynamic.Interface, r servedResource, skip map[string]bool) ([]Finding, error) {
+// listUnmodeled reports every object of r outside the namespaces in skip;
+// its findings advise `command run`.
+func listUnmodeled(ctx context.Context, dyn dynamic.Interface, r servedResource, skip map[string]bool, command string) ([]Finding, error) {
 	qualified := strings.ToLower(r.kind) + "." + r.group
 	list, err := dyn.Resource(r.gvr).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -152,8 +154,8 @@ func listUnmodeled(ctx context.Context, dyn dynamic.Interface, r servedResource,
 			scope = "in this namespace"
 		}
 		fs = append(fs, newFinding(RuleUnmodeledPolicyKind, ns, qualified+"/"+it.GetName(), fmt.Sprintf(
-			"%s (%s) applies %s, but netverify's policy engine models only networking.k8s.io/v1 NetworkPolicies: expectations computed from policies may be wrong here; prove them with `netverify run`",
-			r.kind, r.gvr.GroupVersion(), scope)))
+			"%s (%s) applies %s, but netverify's policy engine models only networking.k8s.io/v1 NetworkPolicies: expectations computed from policies may be wrong here; prove them with `%s run`",
+			r.kind, r.gvr.GroupVersion(), scope, command)))
 	}
 	return fs, nil
 }

@@ -14,6 +14,19 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
+// Explanation is Explain's answer.
+type Explanation struct {
+	// Text says, in a few lines for people, how the policies decide the
+	// connection, ending with the verdict.
+	Text string
+	// Verdict is the connection's: the Decision's for a pod or an ip:
+	// target. For a Service it is the verdict its backends share: Blocked
+	// also when no backend can answer on the port, and
+	// ImplementationDefined when the backends' verdicts differ (which
+	// backend answers is up to the Service's load balancing).
+	Verdict Verdict
+}
+
 // Explain describes in a few lines how the policies decide the connection
 // from → to on port/protocol: which policies select the source for egress
 // and the destination for ingress, which of their rules allows the
@@ -24,39 +37,40 @@ import (
 // grammar. port is a number or, for pod and Service targets, a port name;
 // protocol "" means TCP. A Service is explained for each pod it selects, on
 // its targetPort. dns: and host: targets cannot be explained offline.
-func Explain(sc *scenarios.Scenario, from, to string, port string, protocol string) (string, error) {
+func Explain(sc *scenarios.Scenario, from, to string, port string, protocol string) (Explanation, error) {
 	m, err := newScenarioModel(sc)
 	if err != nil {
-		return "", err
+		return Explanation{}, err
 	}
 	proto := corev1.Protocol(strings.ToUpper(protocol))
 	if proto == "" {
 		proto = corev1.ProtocolTCP
 	}
 	if !validProtocol(proto) {
-		return "", fmt.Errorf("unknown protocol %q (want TCP, UDP or SCTP)", protocol)
+		return Explanation{}, fmt.Errorf("unknown protocol %q (want TCP, UDP or SCTP)", protocol)
 	}
 	if port == "" {
-		return "", fmt.Errorf("a port is required")
+		return Explanation{}, fmt.Errorf("a port is required")
 	}
 	src, err := m.resolvePod(from)
 	if err != nil {
-		return "", fmt.Errorf("from: %w", err)
+		return Explanation{}, fmt.Errorf("from: %w", err)
 	}
 	t, err := scenarios.ParseTarget(to)
 	if err != nil {
-		return "", fmt.Errorf("to: %w", err)
+		return Explanation{}, fmt.Errorf("to: %w", err)
 	}
 	var b strings.Builder
+	var verdict Verdict
 	switch t.Kind {
 	case scenarios.TargetPod:
 		dst, err := m.resolvePod(qualifiedRef(t))
 		if err != nil {
-			return "", fmt.Errorf("to: %w", err)
+			return Explanation{}, fmt.Errorf("to: %w", err)
 		}
 		number, err := podPort(dst, port, proto)
 		if err != nil {
-			return "", fmt.Errorf("port: %w", err)
+			return Explanation{}, fmt.Errorf("port: %w", err)
 		}
 		fmt.Fprintf(&b, "%s → %s %d/%s\n", src, dst, number, proto)
 		if !servesPort(dst, number, proto) {
@@ -64,17 +78,18 @@ func Explain(sc *scenarios.Scenario, from, to string, port string, protocol stri
 		}
 		d, err := m.explainConnection(&b, "", Peer{Pod: src}, Peer{Pod: dst}, number, proto)
 		if err != nil {
-			return "", err
+			return Explanation{}, err
 		}
 		fmt.Fprintf(&b, "\nVerdict: %s\n", verdictLine(d, src == dst))
+		verdict = d.Verdict
 	case scenarios.TargetService:
 		svc, err := sc.ResolveService(qualifiedRef(t))
 		if err != nil {
-			return "", fmt.Errorf("to: %w", err)
+			return Explanation{}, fmt.Errorf("to: %w", err)
 		}
 		sp, err := servicePort(svc, port, proto)
 		if err != nil {
-			return "", fmt.Errorf("port: %w", err)
+			return Explanation{}, fmt.Errorf("port: %w", err)
 		}
 		backends := m.backends(svc, "")
 		fmt.Fprintf(&b, "%s → svc:%s/%s %d/%s (targetPort %s; %d backend(s))\n",
@@ -89,27 +104,29 @@ func Explain(sc *scenarios.Scenario, from, to string, port string, protocol stri
 			fmt.Fprintf(&b, "\nBackend %s, port %d/%s:\n", dst, number, proto)
 			d, err := m.explainConnection(&b, "  ", Peer{Pod: src}, Peer{Pod: dst}, number, proto)
 			if err != nil {
-				return "", err
+				return Explanation{}, err
 			}
 			fmt.Fprintf(&b, "  Verdict for this backend: %s\n", verdictLine(d, src == dst))
 			verdicts[d.Verdict]++
 		}
 		fmt.Fprintf(&b, "\nVerdict: %s\n", serviceVerdict(verdicts))
+		verdict = sharedVerdict(verdicts)
 	case scenarios.TargetIP:
 		number, err := strconv.Atoi(port)
 		if err != nil || number < 1 || number > 65535 {
-			return "", fmt.Errorf("port: %q is not a port number (1-65535), as ip: targets need", port)
+			return Explanation{}, fmt.Errorf("port: %q is not a port number (1-65535), as ip: targets need", port)
 		}
 		fmt.Fprintf(&b, "%s → %s %d/%s\n", src, t.Name, number, proto)
 		d, err := m.explainConnection(&b, "", Peer{Pod: src}, Peer{IP: t.Name}, int32(number), proto)
 		if err != nil {
-			return "", err
+			return Explanation{}, err
 		}
 		fmt.Fprintf(&b, "\nVerdict: %s\n", verdictLine(d, false))
+		verdict = d.Verdict
 	default:
-		return "", fmt.Errorf("to: %s targets cannot be explained offline: their address is only known in the cluster (explain a pod, svc: or ip: target)", t.Kind)
+		return Explanation{}, fmt.Errorf("to: %s targets cannot be explained offline: their address is only known in the cluster (explain a pod, svc: or ip: target)", t.Kind)
 	}
-	return b.String(), nil
+	return Explanation{Text: b.String(), Verdict: verdict}, nil
 }
 
 // explainConnection writes, each line prefixed with indent, how the source's
@@ -288,6 +305,20 @@ func serviceVerdict(counts map[Verdict]int) string {
 		}
 	}
 	return fmt.Sprintf("depends on the backend the Service picks (%s of %d backends)", strings.Join(kinds, ", "), total)
+}
+
+// sharedVerdict is the verdict of a Service whose backends have counts
+// (see Explanation.Verdict).
+func sharedVerdict(counts map[Verdict]int) Verdict {
+	switch len(counts) {
+	case 0:
+		return Blocked // no backend can answer
+	case 1:
+		for v := range counts {
+			return v
+		}
+	}
+	return ImplementationDefined
 }
 
 func servesPort(p *Pod, port int32, proto corev1.Protocol) bool {

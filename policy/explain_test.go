@@ -22,9 +22,10 @@ func TestExplain(t *testing.T) {
 		from, to, port, proto string
 		want                  []string
 		notWant               []string
+		verdict               Verdict
 	}{
 		{
-			name: "allowed by both sides", from: "frontend", to: "backend", port: "http",
+			name: "allowed by both sides", from: "frontend", to: "backend", port: "http", verdict: Allowed,
 			want: []string{
 				"app/frontend → app/backend 8080/TCP",
 				"Egress from app/frontend: isolated by 1 policy",
@@ -37,7 +38,7 @@ func TestExplain(t *testing.T) {
 			},
 		},
 		{
-			name: "blocked: no rule admits the source", from: "app/random", to: "app/backend", port: "8080", proto: "tcp",
+			name: "blocked: no rule admits the source", from: "app/random", to: "app/backend", port: "8080", proto: "tcp", verdict: Blocked,
 			want: []string{
 				"Egress from app/random: not isolated",
 				"app/backend-allow-frontend ingress[0]: no match: from [podSelector {app=frontend}] does not include app/random",
@@ -47,22 +48,22 @@ func TestExplain(t *testing.T) {
 			},
 		},
 		{
-			name: "blocked by port", from: "frontend", to: "backend", port: "9090",
+			name: "blocked by port", from: "frontend", to: "backend", port: "9090", verdict: Blocked,
 			want: []string{
 				"app/backend-allow-frontend ingress[0]: no match: its ports [TCP/8080] do not include TCP/9090",
 				"Verdict: blocked",
 			},
 		},
 		{
-			name: "undeclared port is noted", from: "frontend", to: "backend", port: "7000",
+			name: "undeclared port is noted", from: "frontend", to: "backend", port: "7000", verdict: Blocked,
 			want: []string{"declares no port 7000/TCP", "Verdict: blocked"},
 		},
 		{
-			name: "self traffic", from: "backend", to: "backend", port: "8080",
+			name: "self traffic", from: "backend", to: "backend", port: "8080", verdict: ImplementationDefined,
 			want: []string{"Verdict: implementation-defined (on Cilium, as on the local cluster: allowed)", "connecting to itself"},
 		},
 		{
-			name: "service: per backend on the targetPort", from: "frontend", to: "svc:web", port: "80",
+			name: "service: per backend on the targetPort", from: "frontend", to: "svc:web", port: "80", verdict: Allowed,
 			want: []string{
 				"app/frontend → svc:app/web 80/TCP (targetPort http; 1 backend(s))",
 				"Backend app/backend, port 8080/TCP:",
@@ -71,7 +72,7 @@ func TestExplain(t *testing.T) {
 			},
 		},
 		{
-			name: "ip: the except", from: "frontend", to: "ip:169.254.169.254", port: "443",
+			name: "ip: the except", from: "frontend", to: "ip:169.254.169.254", port: "443", verdict: Blocked,
 			want: []string{
 				"app/frontend → 169.254.169.254 443/TCP",
 				"app/frontend-egress egress[1]: no match: to [ipBlock 0.0.0.0/0 except 169.254.169.254/32] does not include 169.254.169.254",
@@ -80,11 +81,11 @@ func TestExplain(t *testing.T) {
 			},
 		},
 		{
-			name: "ip: outside the except", from: "frontend", to: "ip:192.0.2.1", port: "443",
+			name: "ip: outside the except", from: "frontend", to: "ip:192.0.2.1", port: "443", verdict: Allowed,
 			want: []string{"app/frontend-egress egress[1]: ALLOWS it", "Verdict: allowed"},
 		},
 		{
-			name: "ipBlock over every address and a pod of unknown IP", from: "frontend", to: "random", port: "443",
+			name: "ipBlock over every address and a pod of unknown IP", from: "frontend", to: "random", port: "443", verdict: ImplementationDefined,
 			want: []string{
 				"app/frontend-egress egress[1]: depends on the CNI: ipBlock 0.0.0.0/0 except 169.254.169.254/32",
 				"→ egress implementation-defined",
@@ -96,10 +97,14 @@ func TestExplain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Explain(sc, tt.from, tt.to, tt.port, tt.proto)
+			e, err := Explain(sc, tt.from, tt.to, tt.port, tt.proto)
 			if err != nil {
 				t.Fatalf("Explain: %v", err)
 			}
+			if e.Verdict != tt.verdict {
+				t.Errorf("verdict %q, want %q", e.Verdict, tt.verdict)
+			}
+			got := e.Text
 			for _, s := range tt.want {
 				if !strings.Contains(got, s) {
 					t.Errorf("output does not contain %q:\n%s", s, got)
@@ -139,8 +144,26 @@ func TestExplainErrors(t *testing.T) {
 			t.Parallel()
 			out, err := Explain(sc, tt.from, tt.to, tt.port, tt.proto)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Explain: err = %v, want one containing %q (output %q)", err, tt.want, out)
+				t.Errorf("Explain: err = %v, want one containing %q (output %q)", err, tt.want, out.Text)
 			}
 		})
+	}
+}
+
+func TestSharedVerdict(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		counts map[Verdict]int
+		want   Verdict
+	}{
+		{"no backend can answer", map[Verdict]int{}, Blocked},
+		{"every backend allowed", map[Verdict]int{Allowed: 2}, Allowed},
+		{"every backend blocked", map[Verdict]int{Blocked: 3}, Blocked},
+		{"backends differ", map[Verdict]int{Allowed: 1, Blocked: 1}, ImplementationDefined},
+	} {
+		if got := sharedVerdict(tt.counts); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

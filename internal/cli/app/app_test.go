@@ -10,14 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runAs(t, "netverify", stdin, args...)
+}
+
+// runAs runs the command line args as the program argv0 ("netverify",
+// "kubectl-netverify").
+func runAs(t *testing.T, argv0, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	err := Run(context.Background(), kube.Streams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, append([]string{"netverify"}, args...))
-	code = ExitCode(err, &errOut)
+	err := Run(context.Background(), kube.Streams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, append([]string{argv0}, args...))
+	code = ExitCode(err, &errOut, cliname.FromArgv0(argv0).Display)
 	return out.String(), errOut.String(), code
 }
 
@@ -100,9 +108,10 @@ func TestVersionAndPluginName(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "probe image: netverify/probe:") {
 		t.Fatalf("version: %d %q", code, stdout)
 	}
-	root := NewRootCommand(kube.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, "kubectl-netverify")
-	if root.Use != "kubectl netverify" {
-		t.Fatalf("as a kubectl plugin, Use = %q", root.Use)
+	root := NewRootCommand(kube.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, "/home/u/.krew/bin/kubectl-netverify")
+	// the binary's name for shell completion scripts, kubectl's for people
+	if root.Name() != "kubectl-netverify" || root.CommandPath() != "kubectl netverify" {
+		t.Fatalf("as a kubectl plugin, Name %q and CommandPath %q", root.Name(), root.CommandPath())
 	}
 }
 
@@ -124,7 +133,7 @@ func TestSignalWhileReadingInput(t *testing.T) {
 			done := make(chan int, 1)
 			go func() {
 				err := Run(ctx, kube.Streams{In: pr, Out: io.Discard, ErrOut: &errOut}, append([]string{"netverify"}, args...))
-				done <- ExitCode(err, io.Discard)
+				done <- ExitCode(err, io.Discard, cliname.Default)
 			}()
 			time.Sleep(50 * time.Millisecond) // let it block on the read
 			cancel()
@@ -135,6 +144,36 @@ func TestSignalWhileReadingInput(t *testing.T) {
 				}
 			case <-time.After(30 * time.Second):
 				t.Fatal("still reading input 30s after the signal")
+			}
+		})
+	}
+}
+
+// explain exits 0 when the connection is allowed, 1 when it is not, 2 on
+// bad input; the explanation is on stdout either way.
+func TestExplainExitCodes(t *testing.T) {
+	const file = "../../../examples/frontend-backend.yaml"
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stdout, or stderr for exit 2
+	}{
+		{"allowed", []string{"--from", "web/web", "--to", "svc:backend/api", "--port", "80"}, 0, "Verdict: allowed for every backend"},
+		{"blocked", []string{"--from", "web/web", "--to", "backend/db", "--port", "5432"}, 1, "Verdict: blocked"},
+		{"bad input", []string{"--from", "web/nobody", "--to", "backend/db", "--port", "5432"}, 2, `"web/nobody"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, "", append([]string{"explain", "-f", file}, tt.args...)...)
+			out := stdout
+			if tt.wantCode == 2 {
+				out = stderr
+			}
+			if code != tt.wantCode || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, stdout, stderr, tt.wantCode, tt.want)
+			}
+			if tt.wantCode == 1 && stderr != "" {
+				t.Errorf("a blocked connection printed %q on stderr: the exit code is the answer", stderr)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	core "github.com/netverify/netverify/audit"
+	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/results"
 	"github.com/spf13/cobra"
@@ -80,8 +81,17 @@ Every rule is described in the documentation of package audit.
 
 Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 an error
 (no cluster, missing RBAC, bad flags).`,
+		Example: `  # audit the current context's cluster
+  ` + cliname.Placeholder + ` audit
+
+  # in CI: fail on medium findings too, JUnit for the test report
+  ` + cliname.Placeholder + ` audit --fail-on medium -o junit > audit.xml
+
+  # another cluster, every namespace (none excluded)
+  ` + cliname.Placeholder + ` audit --context prod --exclude-namespace= -o json | jq '.findings | length'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.opts.Command = cliname.Of(cmd)
 			o.complete()
 			if err := o.validate(); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
@@ -97,6 +107,13 @@ Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 an error
 	f.StringVar(&o.devPattern, "dev-namespace-pattern", core.DefaultDevNamespacePattern, "regular expression matching development namespaces, where LoadBalancer Services are reported")
 	f.StringArrayVar(&o.metadataIPs, "metadata-ip", core.DefaultMetadataIPs(), "cloud metadata address egress must not reach (repeatable; giving it replaces the default list)")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long")
+	severities := []string{}
+	for _, s := range core.Severities() {
+		severities = append(severities, s.String())
+	}
+	// (the flags exist: registering on them cannot fail)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(core.Formats(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(severities, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

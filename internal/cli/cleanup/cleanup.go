@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/orchestrator"
 	"github.com/netverify/netverify/results"
@@ -24,10 +25,21 @@ func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Delete the namespaces of netverify runs that are no longer alive",
-		Long: `Cleanup deletes namespaces labelled as a netverify run's whose heartbeat
-(refreshed every 30s by a live run) is older than --older-than. It never
-touches a live run's objects nor a deploy/ installation (which carries no run
-id). --run-id deletes one run's namespaces whatever their age (e.g. after --keep).`,
+		Long: `Cleanup deletes the namespaces that runs created (label netverify.io/run-id)
+and whose heartbeat (refreshed every 30s while a run is alive) is older than
+--older-than. It never touches a live run's objects nor a deploy/
+installation (which carries no run id). --run-id deletes one run's
+namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --keep").`,
+		Example: `  # what would be deleted, then delete it
+  ` + cliname.Placeholder + ` cleanup --dry-run
+  ` + cliname.Placeholder + ` cleanup
+
+  # remove one run's namespaces now (the run id is the label
+  # netverify.io/run-id of its namespaces, and part of their names)
+  ` + cliname.Placeholder + ` cleanup --run-id k3x9qa
+
+  # be more patient with runs that may still be alive
+  ` + cliname.Placeholder + ` cleanup --older-than 30m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -47,7 +59,7 @@ id). --run-id deletes one run's namespaces whatever their age (e.g. after --keep
 				if err != nil {
 					return &kube.ExitError{Code: results.ExitError, Err: err}
 				}
-				printLive(streams.ErrOut, live, olderThan)
+				printLive(streams.ErrOut, live, olderThan, cliname.Command(cmd, "cleanup"))
 			}
 			if len(left) == 0 {
 				fmt.Fprintln(streams.ErrOut, "nothing to clean up")
@@ -81,10 +93,11 @@ id). --run-id deletes one run's namespaces whatever their age (e.g. after --keep
 }
 
 // printLive says which runs cleanup considers alive and left alone, and how
-// to remove one now if it was in fact killed.
-func printLive(w io.Writer, live []orchestrator.LiveRun, olderThan time.Duration) {
+// to remove one now if it was in fact killed; cleanup is the command line
+// of cleanup as the user typed it ("netverify cleanup").
+func printLive(w io.Writer, live []orchestrator.LiveRun, olderThan time.Duration, cleanup string) {
 	for _, r := range live {
-		fmt.Fprintf(w, "run %s looks alive (%d namespaces, last heartbeat %s ago, under --older-than %s): left alone; if it was killed, remove it now with: netverify cleanup --run-id %s\n",
-			r.RunID, r.Namespaces, r.Age.Round(time.Second), olderThan, r.RunID)
+		fmt.Fprintf(w, "run %s looks alive (%d namespaces, last heartbeat %s ago, under --older-than %s): left alone; if it was killed, remove it now with: %s --run-id %s\n",
+			r.RunID, r.Namespaces, r.Age.Round(time.Second), olderThan, cleanup, r.RunID)
 	}
 }

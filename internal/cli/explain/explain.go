@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/results"
@@ -39,15 +40,33 @@ connection: which policies select the source (egress) and the destination
 
 --from names a scenario pod ("ns/pod", or "pod" when the scenario has one
 namespace); --to is a pod, "svc:NAME" (explained for each pod the Service
-selects, on its targetPort) or "ip:ADDR". --port is a number or a port name.`,
-		Example: `  netverify explain -f scenarios/builtin/frontend-backend.yaml --from random --to backend --port 8080`,
-		Args:    cobra.NoArgs,
+selects, on its targetPort) or "ip:ADDR". --port is a number or a port name.
+
+Exit codes: 0 the connection is allowed (by every conforming CNI; for a
+Service, to every backend); 1 it is not: blocked, or implementation-defined
+(the verdict says why, e.g. a pod reaching itself, or backends that differ);
+2 bad input (flags, file, unknown pod or port).`,
+		Example: `  # why can't "random" reach the backend? (a built-in scenario, from stdin)
+  ` + cliname.Placeholder + ` scenarios show frontend-backend | ` + cliname.Placeholder + ` explain -f - --from random --to backend --port 8080
+
+  # a Service, a named port, and a UDP connection
+  ` + cliname.Placeholder + ` explain -f my-scenario.yaml --from frontend --to svc:web --port http
+  ` + cliname.Placeholder + ` explain -f my-scenario.yaml --from app/client --to ip:10.96.0.10 --port 53 --protocol UDP
+
+  # in a script: is it allowed?
+  if ` + cliname.Placeholder + ` explain -f my-scenario.yaml --from frontend --to backend --port 8080 >/dev/null; then echo allowed; fi`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+			}
+			verdict, err := o.run(cmd.Context(), streams)
+			if err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
-			if err := o.run(cmd.Context(), streams); err != nil {
-				return &kube.ExitError{Code: results.ExitError, Err: err}
+			if verdict != policy.Allowed {
+				// the explanation, on stdout, says why: nothing to add
+				return &kube.ExitError{Code: ExitNotAllowed}
 			}
 			return nil
 		},
@@ -59,7 +78,32 @@ selects, on its targetPort) or "ip:ADDR". --port is a number or a port name.`,
 	f.StringVar(&o.to, "to", "", `target: "ns/pod", "pod", "svc:NAME" or "ip:ADDR"`)
 	f.StringVar(&o.port, "port", "", "destination port: a number or a port name")
 	f.StringVar(&o.protocol, "protocol", "TCP", "TCP, UDP or SCTP")
+	// (the flags exist: registering on them cannot fail)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
+	_ = cmd.RegisterFlagCompletionFunc("protocol", cobra.FixedCompletions([]string{"TCP", "UDP", "SCTP"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("scenario", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return scenarioNames(cmd.Context(), o.file), cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
+}
+
+// ExitNotAllowed is the exit code of an explained connection that is not
+// allowed (blocked, or implementation-defined).
+const ExitNotAllowed = 1
+
+// scenarioNames are the names --scenario may take: those of the scenarios
+// in file, or the built-in ones when file is unset, stdin or unreadable.
+func scenarioNames(ctx context.Context, file string) []string {
+	if file != "" && file != "-" {
+		if scs, err := scenarios.LoadContext(ctx, []string{file}, nil); err == nil {
+			names := make([]string, len(scs))
+			for i, sc := range scs {
+				names[i] = sc.Metadata.Name
+			}
+			return names
+		}
+	}
+	return scenarios.BuiltinNames()
 }
 
 // validate checks the flags before anything is read.
@@ -73,7 +117,7 @@ func (o *options) validate() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("explain needs %s (see 'netverify explain --help')", strings.Join(missing, ", "))
+		return fmt.Errorf("explain needs %s", strings.Join(missing, ", "))
 	}
 	switch strings.ToUpper(o.protocol) {
 	case "TCP", "UDP", "SCTP":
@@ -83,25 +127,29 @@ func (o *options) validate() error {
 	return nil
 }
 
-// run loads the scenario and prints the explanation on streams.Out.
-func (o *options) run(ctx context.Context, streams kube.Streams) error {
+// run loads the scenario, prints the explanation on streams.Out and
+// returns the verdict.
+func (o *options) run(ctx context.Context, streams kube.Streams) (policy.Verdict, error) {
 	scs, err := scenarios.LoadContext(ctx, []string{o.file}, streams.In)
 	if err != nil {
-		return err
+		return "", err
 	}
 	sc, err := pick(scs, o.scenario, o.file)
 	if err != nil {
-		return err
+		return "", err
 	}
-	text, err := policy.Explain(sc, o.from, o.to, o.port, o.protocol)
+	e, err := policy.Explain(sc, o.from, o.to, o.port, o.protocol)
 	if err != nil {
-		return fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
+		return "", fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
 	}
+	text := e.Text
 	if !strings.HasSuffix(text, "\n") {
 		text += "\n"
 	}
-	_, err = fmt.Fprint(streams.Out, text)
-	return err
+	if _, err := fmt.Fprint(streams.Out, text); err != nil {
+		return "", err
+	}
+	return e.Verdict, nil
 }
 
 // pick returns the scenario called name, or the only one when name is "".

@@ -91,12 +91,19 @@ func TestExplainCommand(t *testing.T) {
 		args     []string
 		stdin    string
 		wantCode int
-		want     []string // in stdout, or in the error when wantCode != 0
+		want     []string // in stdout, or in the error when wantCode is 2
 	}{
 		{
-			name: "blocked, naming the policy",
-			args: []string{"-f", one, "--from", "random", "--to", "backend", "--port", "8080"},
-			want: []string{"app/random → app/backend 8080/TCP", "policy app/backend-allow-frontend selects it", "Verdict: blocked"},
+			name:     "blocked, naming the policy: exit 1",
+			args:     []string{"-f", one, "--from", "random", "--to", "backend", "--port", "8080"},
+			wantCode: 1,
+			want:     []string{"app/random → app/backend 8080/TCP", "policy app/backend-allow-frontend selects it", "Verdict: blocked"},
+		},
+		{
+			name:     "implementation-defined (a pod reaching itself): exit 1",
+			args:     []string{"-f", one, "--from", "backend", "--to", "backend", "--port", "8080"},
+			wantCode: 1,
+			want:     []string{"Verdict: implementation-defined"},
 		},
 		{
 			name: "named port and a Service",
@@ -110,9 +117,10 @@ func TestExplainCommand(t *testing.T) {
 			want:  []string{"Verdict: allowed"},
 		},
 		{
-			name: "a scenario chosen among several, UDP",
-			args: []string{"-f", two, "--scenario", "other", "--from", "client", "--to", "server", "--port", "53", "--protocol", "udp"},
-			want: []string{"b/client → b/server 53/UDP", "policy b/deny-all selects it", "no ingress rules", "Verdict: blocked"},
+			name:     "a scenario chosen among several, UDP",
+			args:     []string{"-f", two, "--scenario", "other", "--from", "client", "--to", "server", "--port", "53", "--protocol", "udp"},
+			wantCode: 1,
+			want:     []string{"b/client → b/server 53/UDP", "policy b/deny-all selects it", "no ingress rules", "Verdict: blocked"},
 		},
 		{
 			name:     "several scenarios and no --scenario",
@@ -136,7 +144,7 @@ func TestExplainCommand(t *testing.T) {
 			name:     "missing flags",
 			args:     []string{"-f", one, "--to", "backend"},
 			wantCode: 2,
-			want:     []string{"explain needs --from, --port"},
+			want:     []string{"explain needs --from, --port", "see 'explain --help'"},
 		},
 		{
 			name:     "no flags at all",
@@ -171,7 +179,13 @@ func TestExplainCommand(t *testing.T) {
 				t.Fatalf("exit code %d (err %v), want %d; stdout:\n%s", code, err, tt.wantCode, out)
 			}
 			text := out
-			if tt.wantCode != 0 {
+			switch tt.wantCode {
+			case 1:
+				var ee *kube.ExitError
+				if !errors.As(err, &ee) || ee.Err != nil {
+					t.Errorf("a connection not allowed ends with %v, want an exit code and no message", err)
+				}
+			case 2:
 				text = err.Error()
 				if out != "" {
 					t.Errorf("stdout on error: %q", out)

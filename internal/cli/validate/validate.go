@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/results"
@@ -19,7 +20,18 @@ func NewCommand(streams kube.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE|DIR|- ...",
 		Short: "Check scenario files offline (exit 2 with every problem when invalid)",
-		Args:  cobra.NoArgs,
+		Long: `Validate loads scenario files as run would, without a cluster: unknown
+fields, missing or wrong values and duplicate names are reported all at
+once, each with its file and scenario. It also lints the expectations
+against the scenario's own policies and warns (on stderr) where they
+contradict each other.
+
+Exit codes: 0 valid; 2 invalid (or unreadable).`,
+		Example: `  # check one file, every file of a directory, or stdin
+  ` + cliname.Placeholder + ` validate -f my-scenario.yaml
+  ` + cliname.Placeholder + ` validate -f scenarios/ -f more.yaml
+  ` + cliname.Placeholder + ` scenarios show frontend-backend | ` + cliname.Placeholder + ` validate -f -`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
 				return &kube.ExitError{Code: results.ExitError, Err: errors.New("validate needs at least one -f")}
@@ -48,5 +60,6 @@ func NewCommand(streams kube.Streams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "scenario file, directory or - for stdin (repeatable)")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml") // the flag exists
 	return cmd
 }
