@@ -91,7 +91,7 @@ func (x *run) cleanUp(ctx context.Context) error {
 		}
 	}
 	if err := DeleteNamespaces(cctx, x.client, names, true); err != nil {
-		fmt.Fprintf(x.o.Log, "cleanup of run %s incomplete: %v (run `netverify cleanup`)\n", x.o.RunID, err)
+		fmt.Fprintf(x.o.Log, "cleanup of run %s incomplete: %v (run `%s`)\n", x.o.RunID, err, x.o.CleanupCommand)
 		return &InfraError{fmt.Errorf("cleanup: %w", err)}
 	}
 	return nil

@@ -95,6 +95,10 @@ type Options struct {
 	Progress io.Writer
 	// Log receives warnings and notes (stderr); nil discards them.
 	Log io.Writer
+	// CleanupCommand is how the user runs netverify's cleanup, named in
+	// notes about leftovers (default "netverify cleanup"; under the kubectl
+	// plugin "kubectl netverify cleanup").
+	CleanupCommand string
 }
 
 // KeepMode says when a run leaves its namespaces (and everything in them)
@@ -170,6 +174,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if o.CleanupCommand == "" {
+		o.CleanupCommand = "netverify cleanup"
 	}
 	return o
 }

@@ -85,7 +85,6 @@ func NewRootCommand(streams kube.Streams, argv0 string) *cobra.Command {
 		versioncmd.NewCommand(streams),
 		optionscmd.NewCommand(streams, root.PersistentFlags()),
 	)
-	registerRunCompletions(root)
 	cliname.ExpandTree(root)
 	return root
 }

@@ -248,8 +248,8 @@ current-context: prod
 	}{
 		{"run --scenario", []string{"run", "--scenario", ""}, builtins},
 		{"run --skip", []string{"run", "--skip", ""}, builtins},
-		{"run --output", []string{"run", "--output", ""}, []string{"table", "json", "junit", "markdown", "prometheus"}},
-		{"run -o", []string{"run", "-o", ""}, []string{"table", "json", "junit", "markdown", "prometheus"}},
+		{"run --output", []string{"run", "--output", ""}, []string{"table", "wide", "json", "junit", "markdown", "prometheus"}},
+		{"run -o", []string{"run", "-o", ""}, []string{"table", "wide", "json", "junit", "markdown", "prometheus"}},
 		{"run --mode", []string{"run", "--mode", ""}, []string{"batch", "per-probe", "agnhost"}},
 		{"run --expect", []string{"run", "--expect", ""}, []string{"scenario", "policies"}},
 		{"explain --scenario without -f: the built-in ones", []string{"explain", "--scenario", ""}, builtins},
@@ -272,24 +272,8 @@ current-context: prod
 		})
 	}
 
-	// --keep takes a policy (always, on-failure, never) once run's owner
-	// makes it one; as a switch it has no value to complete.
-	root := NewRootCommand(kube.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, "netverify")
-	runCmd, _, err := root.Find([]string{"run"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keep := runCmd.Flags().Lookup("keep")
-	if keep == nil {
-		t.Fatal("run has no --keep")
-	}
-	_, registered := runCmd.GetFlagCompletionFunc("keep")
-	switch isBool := keep.Value.Type() == "bool"; {
-	case isBool && registered:
-		t.Error("the switch --keep has a value completion")
-	case !isBool:
-		if got, want := complete(t, "run", "--keep", ""), []string{"always", "on-failure", "never"}; !slices.Equal(got, want) {
-			t.Errorf("run --keep completes %q, want %q", got, want)
-		}
+	// --keep alone means always, so its value must be attached: --keep=.
+	if got, want := complete(t, "run", "--keep="), []string{"always", "on-failure", "never"}; !slices.Equal(got, want) {
+		t.Errorf("run --keep= completes %q, want %q", got, want)
 	}
 }

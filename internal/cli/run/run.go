@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/netverify/netverify/inclusterreport"
+	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/orchestrator"
@@ -127,6 +128,8 @@ type options struct {
 	metadataIPs       []string
 	externalTarget    string
 
+	cleanupCommand string // how the user runs cleanup (under kubectl: kubectl netverify cleanup)
+
 	// filled by validate (parsed flags) and load (the scenarios to run)
 	placement orchestrator.Placement
 	scs       []*scenarios.Scenario
@@ -161,28 +164,28 @@ inconclusive rows; json and junit always carry every result.
 
 The run's namespaces are deleted at the end, so the reproduce commands only
 work with --keep=on-failure (keep them when something failed) or --keep
-(always); remove them later with 'netverify cleanup'.
+(always); remove them later with '` + cliname.Placeholder + ` cleanup'.
 
 Exit codes: 0 all expectations met; 1 an expectation failed (or was
 inconclusive), or nothing was checked (every expectation skipped) unless
 --allow-skipped; 2 a tool or input error, or a probe that broke.`,
 		Example: `  # Run the built-in suite on the current kubectl context
-  netverify run
+  ` + cliname.Placeholder + ` run
 
   # Run your own scenarios (a file, a directory, or - for stdin)
-  netverify run -f scenarios/
+  ` + cliname.Placeholder + ` run -f scenarios/
 
   # See what the policies should allow, without a cluster
-  netverify run --dry-run -f scenarios/ -o wide
+  ` + cliname.Placeholder + ` run --dry-run -f scenarios/ -o wide
 
   # Only some built-in scenarios; show only what went wrong
-  netverify run --scenario default-deny,egress-restriction --only-failures
+  ` + cliname.Placeholder + ` run --scenario default-deny,egress-restriction --only-failures
 
   # Machine-readable: the failed and broken expectations, and how to reproduce them
-  netverify run -o json | jq '.results[] | select(.status == "fail" or .status == "error") | {scenario, from, to, port, reason, repro}'
+  ` + cliname.Placeholder + ` run -o json | jq '.results[] | select(.status == "fail" or .status == "error") | {scenario, from, to, port, reason, repro}'
 
   # In CI: JUnit for the test report, the namespaces kept when something fails
-  netverify run -f scenarios/ -o junit --keep=on-failure > netverify.xml`,
+  ` + cliname.Placeholder + ` run -f scenarios/ -o junit --keep=on-failure > netverify.xml`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && slices.Contains(orchestrator.KeepModes(), orchestrator.KeepMode(args[0])) && cmd.Flags().Changed("keep") {
 				return &kube.ExitError{Code: results.ExitError, Err: fmt.Errorf("unexpected argument %q: write --keep=%s (--keep alone means always)", args[0], args[0])}
@@ -190,6 +193,7 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 			return cobra.NoArgs(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.cleanupCommand = cliname.Command(cmd, "cleanup")
 			o.complete()
 			if err := o.validate(); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
@@ -232,7 +236,30 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 	f.StringVar(&o.externalTarget, "external-target", scenarios.ExternalTargetIP, "outside address (TCP 443) the built-in suite's egress checks reach")
 	f.BoolVar(&o.allowInconclusive, "allow-inconclusive", false, "exit 0 even when some results are inconclusive")
 	f.BoolVar(&o.allowSkipped, "allow-skipped", false, "exit 0 even when nothing was checked (no expectation, or every one skipped)")
+	registerCompletions(cmd)
 	return cmd
+}
+
+// registerCompletions makes shell completion offer the values run's flags
+// take, and only YAML files for -f.
+func registerCompletions(cmd *cobra.Command) {
+	keep := make([]string, 0, len(orchestrator.KeepModes()))
+	for _, m := range orchestrator.KeepModes() {
+		keep = append(keep, string(m))
+	}
+	for name, values := range map[string][]string{
+		"scenario": scenarios.BuiltinNames(),
+		"skip":     scenarios.BuiltinNames(),
+		"output":   outputFormats(),
+		"mode":     {orchestrator.ModeBatch, orchestrator.ModePerProbe, orchestrator.ModeAgnhost},
+		"expect":   {expectScenario, expectPolicies},
+		"keep":     keep,
+	} {
+		// (an error means the flag is missing: a programming error the
+		// completion test catches)
+		_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	}
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
 }
 
 // complete fills the defaults that depend on other flags: --mode agnhost
@@ -364,7 +391,7 @@ func (o *options) runner(t target) *orchestrator.Runner {
 		NamespacePrefix: o.namespacePrefix, ProbeImage: o.imageProbe, ServerImage: o.imageServer, Mode: o.mode,
 		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
 		ReadyTimeout: o.readyTimeout, Keep: orchestrator.KeepMode(o.keep), Placement: o.placement,
-		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut,
+		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut, CleanupCommand: o.cleanupCommand,
 	}
 	if o.dryRun {
 		// the simulated cluster pulls no image: there is no secret to copy
