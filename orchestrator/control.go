@@ -94,7 +94,7 @@ func (x *run) control(ctx context.Context, plan *Plan, states []*probeState) err
 		return nil
 	}
 	x.progress("control: %d probes without policy", len(controls))
-	if err := x.rounds(ctx, controls, x.o.ControlBudget, controlRule{}); err != nil {
+	if err := x.rounds(ctx, controls, x.o.ControlBudget, controlObservations, controlRule{}); err != nil {
 		return err
 	}
 	for _, c := range controls {
@@ -121,6 +121,8 @@ func controlVerdict(s *probeState, control Outcome) Outcome {
 		}
 		return Inconclusive{Why: fmt.Sprintf("%s (%s)", results.ReasonControlFailed, c.Response.Reason)}
 	case Skipped:
+		return c
+	case Inconclusive: // too busy to tell whether the target answers
 		return c
 	}
 	return Broke{Response: probe.Response{Verdict: results.Error, Reason: results.ReasonError, Detail: fmt.Sprintf("unexpected control outcome %T", control)}, During: during}

@@ -66,8 +66,10 @@ type probeState struct {
 	repro   string
 	outcome Outcome
 
-	last     probe.Response // the latest attempt's response
-	attempts int
+	got      probe.Response // the latest attempt's response
+	last     probe.Response // the latest observation: got, unless that was late
+	attempts int            // attempts made, late ones included
+	late     int            // attempts that timed out late (see late): no observation
 	streak   errStreak
 	blocked  blockedRun
 	// allowedEarly is the latest allowed answer to an allowed expectation
@@ -98,6 +100,9 @@ func (b *blockedRun) add(resp probe.Response, elapsed time.Duration) {
 // blocked expectation settles (and its scenario's policies count as in
 // effect). Allowed needs no confirmation: the named server answered.
 const confirmBlocked = 3
+
+// observations is how many attempts observed the network (were not late).
+func (s *probeState) observations() int { return s.attempts - s.late }
 
 func (s *probeState) pending() bool {
 	_, ok := s.outcome.(Pending)

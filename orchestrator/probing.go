@@ -26,7 +26,43 @@ func (x *run) probe(ctx context.Context, states []*probeState) error {
 			pending = append(pending, s)
 		}
 	}
-	return x.rounds(ctx, pending, x.o.MatchBudget, newMatchRule(pending, states, x.o.UnprovenWait))
+	return x.rounds(ctx, pending, x.o.MatchBudget, matchObservations, newMatchRule(pending, states, x.o.UnprovenWait))
+}
+
+// A verdict must not depend on how busy the cluster is. On a starved node a
+// round of exec calls can take tens of seconds, so a budget may end after
+// two or three attempts, and a probe program that gets no CPU fires its
+// connect timeout long after it was due, when a handshake that completed
+// meanwhile is no longer looked at. So an attempt that timed out late is no
+// observation (see late), and a probe still unsettled when its budget ends
+// gets more rounds, up to budgetOverrun times the budget, until it has the
+// minimum number of observations; one that never gets them is Inconclusive,
+// with what was measured, never a mismatch.
+const (
+	// matchObservations: observations a probe needs before a mismatch
+	// after the match budget is final.
+	matchObservations = 6
+	// controlObservations: observations a control probe needs before
+	// "does not answer without policy" is.
+	controlObservations = 4
+	// budgetOverrun: how many budgets in all the rounds may take to gather
+	// the minimum observations.
+	budgetOverrun = 3
+	// lateSlack: an attempt is late when it ended this long (or half its
+	// timeout, if longer) after its timeout.
+	lateSlack = 500 * time.Millisecond
+)
+
+// late reports whether resp is a timeout the probe program noticed late: it
+// took its own clock well past its timeout to report one, so it was not
+// running when the deadline passed and what it saw is not an observation of
+// the network. Any other answer, however late, is one: a connection that was
+// made or refused, a wrong server, a broken probe.
+func late(resp probe.Response, timeout time.Duration) bool {
+	if resp.Verdict != results.Blocked || resp.Reason != results.ReasonTimeout {
+		return false
+	}
+	return time.Duration(resp.Ms)*time.Millisecond > timeout+max(lateSlack, timeout/2)
 }
 
 // settleRule decides, after each attempt, what a probe's outcome is.
@@ -139,14 +175,17 @@ func (m *matchRule) unsettled(s *probeState, budget time.Duration) Outcome {
 }
 
 // rounds probes states until each settles by rule or budget runs out;
-// those still Pending then are Unsettled, their last observation standing.
-// Rounds are paced: one that came back at once is not re-run before
-// RetryInterval has passed, or a tenth of the time spent so far (at most
-// 1s), whichever is longer.
-func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Duration, rule settleRule) error {
+// those still Pending then are Unsettled, their last observation standing —
+// unless they have fewer than minObs observations: those get more rounds,
+// up to budgetOverrun budgets in all, and are Inconclusive if that is not
+// enough (see matchObservations). Rounds are paced: one that came back at
+// once is not re-run before RetryInterval has passed, or a tenth of the time
+// spent so far (at most 1s), whichever is longer.
+func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Duration, minObs int, rule settleRule) error {
 	begin := x.clock.Now()
-	deadline := begin.Add(budget)
+	deadline, hardDeadline := begin.Add(budget), begin.Add(budgetOverrun*budget)
 	pending := states
+	var slowest time.Duration // the longest round
 	for len(pending) > 0 {
 		roundStart := x.clock.Now()
 		rule.newRound()
@@ -154,9 +193,20 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 			return err
 		}
 		now := x.clock.Now()
+		slowest = max(slowest, now.Sub(roundStart))
+		x.stats.SlowestRound = max(x.stats.SlowestRound, now.Sub(roundStart))
 		var next []*probeState
+		starved := false
 		for _, s := range pending {
 			s.attempts++
+			if late(s.got, x.o.ProbeTimeout) {
+				s.late++
+				x.stats.LateAttempts++
+				next = append(next, s)
+				starved = starved || s.observations() < minObs
+				continue
+			}
+			s.last = s.got
 			s.streak.add(s.last)
 			s.blocked.add(s.last, now.Sub(begin))
 			s.outcome = rule.settle(s, now.Sub(begin))
@@ -166,11 +216,12 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 			}
 			if s.pending() {
 				next = append(next, s)
+				starved = starved || s.observations() < minObs
 			}
 		}
 		pending = next
 		x.progress("probes: %d/%d final", len(states)-len(pending), len(states))
-		if len(pending) == 0 || now.After(deadline) {
+		if len(pending) == 0 || now.After(deadline) && (!starved || now.After(hardDeadline)) {
 			break
 		}
 		pace := min(max(x.o.RetryInterval, now.Sub(begin)/10), max(x.o.RetryInterval, maxRetryInterval))
@@ -178,14 +229,34 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 			return err
 		}
 	}
+	elapsed := x.clock.Now().Sub(begin)
 	for _, s := range pending {
+		if n := s.observations(); n < minObs {
+			s.outcome = Inconclusive{Why: tooBusy(s, n, minObs, elapsed, slowest)}
+			continue
+		}
 		s.outcome = rule.unsettled(s, budget)
 	}
 	return nil
 }
 
+// tooBusy says why a probe with n observations of the minObs it needs is
+// inconclusive, with what was measured.
+func tooBusy(s *probeState, n, minObs int, elapsed, slowest time.Duration) string {
+	why := fmt.Sprintf("%s: the cluster was too busy to decide: %d of the %d observations needed in %s (rounds of probes took up to %s",
+		results.ReasonTooBusy, n, minObs, elapsed.Round(100*time.Millisecond), slowest.Round(100*time.Millisecond))
+	if s.late > 0 {
+		why += fmt.Sprintf("; %d attempts timed out late: the probe program got no CPU when its timeout was due", s.late)
+	}
+	why += ")"
+	if n > 0 {
+		why += fmt.Sprintf("; last observed: %s (%s)", s.last.Verdict, s.last.Reason)
+	}
+	return why
+}
+
 // round runs one attempt of every given probe, grouped by source pod, and
-// records each response in its probe's last.
+// records each response in its probe's got.
 func (x *run) round(ctx context.Context, states []*probeState) error {
 	bySource := map[*PlannedPod][]*probeState{}
 	var order []*PlannedPod
@@ -210,7 +281,7 @@ func (x *run) round(ctx context.Context, states []*probeState) error {
 					mu.Lock()
 					defer mu.Unlock()
 					calls++
-					s.last = s.observe(resp, checkIdentity)
+					s.got = s.observe(resp, checkIdentity)
 					return nil
 				})
 			}
@@ -228,7 +299,7 @@ func (x *run) round(ctx context.Context, states []*probeState) error {
 				calls++
 				for _, s := range group {
 					if resp, ok := resps[s.req.ID]; ok {
-						s.last = s.observe(resp, checkIdentity)
+						s.got = s.observe(resp, checkIdentity)
 					}
 				}
 				return nil

@@ -30,6 +30,8 @@ type Stats struct {
 	SourcePods   int           // pods that are the source of a probe
 	Probing      time.Duration // from policies applied to every verdict final
 	Setup        time.Duration // namespaces, pods, Ready, control probes
+	SlowestRound time.Duration // the longest round of probes (a measure of how busy the cluster was)
+	LateAttempts int           // attempts that timed out late: the probe program was starved of CPU
 }
 
 // InfraError is a failure of the run itself (not of an expectation): the
@@ -109,6 +111,7 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 		return nil, err
 	}
 	x.stats.Probing = x.clock.Now().Sub(applied)
+	x.noteBusy()
 	rep = &results.Report{RunID: x.o.RunID, Started: start} // compare
 	for _, s := range probes {
 		rep.Results = append(rep.Results, compare(s))
@@ -131,6 +134,23 @@ func (x *run) applyPolicies(ctx context.Context, plan *Plan) error {
 		}
 	}
 	return nil
+}
+
+// busyRound: a round of probes slower than this means a busy cluster.
+const busyRound = 10 * time.Second
+
+// noteBusy says, when the cluster was busy enough to matter, what was
+// measured: verdicts waited for it (see matchObservations), so it is
+// reported rather than mistaken for (no) enforcement.
+func (x *run) noteBusy() {
+	if x.stats.LateAttempts == 0 && x.stats.SlowestRound < busyRound {
+		return
+	}
+	fmt.Fprintf(x.o.Log, "note: the cluster was busy: rounds of probes took up to %s", x.stats.SlowestRound.Round(100*time.Millisecond))
+	if x.stats.LateAttempts > 0 {
+		fmt.Fprintf(x.o.Log, "; %d attempts timed out late (the probe program got no CPU when their timeout was due) and were not counted", x.stats.LateAttempts)
+	}
+	fmt.Fprintf(x.o.Log, "; verdicts waited for at least %d observations each\n", matchObservations)
 }
 
 func (x *run) progress(format string, a ...any) {

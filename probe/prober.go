@@ -39,6 +39,12 @@ const (
 	// DefaultUDPSends is how many datagrams a UDP probe sends, spread over
 	// its timeout, in case some are lost.
 	DefaultUDPSends = 4
+	// DefaultGreetingWait is how long a TCP probe that asks for an identity
+	// waits for the server's greeting once connected, when that is longer
+	// than what is left of its timeout. The connection already answered the
+	// question the network was asked; the greeting only names the server,
+	// and a server starved of CPU on a busy node can take seconds to send it.
+	DefaultGreetingWait = 3 * time.Second
 )
 
 // udpPayload is what a UDP probe sends; serve answers any datagram.
@@ -56,6 +62,8 @@ type Prober struct {
 	IdentityGrace time.Duration
 	// UDPSends: see DefaultUDPSends (used when 0).
 	UDPSends int
+	// GreetingWait: see DefaultGreetingWait (used when 0).
+	GreetingWait time.Duration
 	// SearchDomains are the resolver's search domains; nil: read from
 	// /etc/resolv.conf (see fullyQualified).
 	SearchDomains []string
@@ -139,7 +147,7 @@ func (p *Prober) Probe(ctx context.Context, req Request) Response {
 		req.Host = p.fullyQualified(req.Host)
 		switch strings.ToLower(req.Protocol) {
 		case ProtocolTCP:
-			resp = p.tcp(attemptCtx, req)
+			resp = p.tcp(ctx, attemptCtx, req)
 		case ProtocolUDP:
 			resp = p.udp(attemptCtx, req)
 		case ProtocolSCTP:
@@ -173,21 +181,32 @@ func (p *Prober) resolver() Resolver {
 	return p.Resolver
 }
 
-func (p *Prober) tcp(ctx context.Context, req Request) Response {
-	conn, err := p.dialer().DialContext(ctx, "tcp", hostPort(req))
+// tcp connects within attemptCtx's timeout, then reads the greeting: until
+// that timeout too, or for an identity at least GreetingWait; ctx (the
+// caller's) ends both.
+func (p *Prober) tcp(ctx, attemptCtx context.Context, req Request) Response {
+	conn, err := p.dialer().DialContext(attemptCtx, "tcp", hostPort(req))
 	if err != nil {
 		return dialFailure(err)
 	}
 	defer conn.Close()
-	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })() // reads end with ctx
+	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })() // reads end with the caller
 
-	deadline, _ := ctx.Deadline()
+	deadline, _ := attemptCtx.Deadline()
 	if req.Identity == "" {
 		grace := p.IdentityGrace
 		if grace <= 0 {
 			grace = DefaultIdentityGrace
 		}
 		if d := time.Now().Add(grace); d.Before(deadline) {
+			deadline = d
+		}
+	} else {
+		wait := p.GreetingWait
+		if wait <= 0 {
+			wait = DefaultGreetingWait
+		}
+		if d := time.Now().Add(wait); d.After(deadline) {
 			deadline = d
 		}
 	}

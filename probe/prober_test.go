@@ -67,9 +67,22 @@ func TestProbe(t *testing.T) {
 			name: "tcp server accepts and says nothing",
 			setup: func(t *testing.T) (*Prober, Request) {
 				port := serveTCPWith(t, func(c net.Conn) { c.Read(make([]byte, 1)) })
-				return &Prober{}, makeReq("tcp", port, withIdentity("ns/a"), withTimeout(300))
+				return &Prober{GreetingWait: 300 * time.Millisecond}, makeReq("tcp", port, withIdentity("ns/a"), withTimeout(300))
 			},
 			want: Response{Verdict: results.Error, Reason: results.ReasonNoIdentity, Detail: "expected ns/a"},
+		},
+		{
+			// a server starved of CPU greets late: once connected, the
+			// greeting gets GreetingWait even when the timeout is shorter
+			name: "tcp greeting after the timeout, within the greeting wait",
+			setup: func(t *testing.T) (*Prober, Request) {
+				port := serveTCPWith(t, func(c net.Conn) {
+					time.Sleep(600 * time.Millisecond)
+					c.Write([]byte("ns/a\n"))
+				})
+				return &Prober{GreetingWait: 5 * time.Second}, makeReq("tcp", port, withIdentity("ns/a"), withTimeout(200))
+			},
+			want: Response{Verdict: results.Allowed, Reason: results.ReasonConnected, AnsweredBy: "ns/a"},
 		},
 		{
 			name: "tcp server accepts and closes at once",

@@ -24,7 +24,8 @@ type Request struct {
 	// Identity, when set, is the identity the server must answer with
 	// ("namespace/pod"). Empty means any answer (or none, for TCP) counts.
 	Identity string `json:"identity,omitempty"`
-	// TimeoutMs bounds the attempt (dial + identity read). Default 1000;
+	// TimeoutMs bounds the attempt: the connect, and the identity read (once
+	// connected, that read may take up to DefaultGreetingWait). Default 1000;
 	// at most MaxTimeout (600000).
 	TimeoutMs int `json:"timeoutMs,omitempty"`
 }

@@ -58,6 +58,9 @@ const (
 	ReasonPodGone  Reason = "pod-gone"  // error: the source pod disappeared
 	// ReasonControlFailed: the target did not answer even without policy.
 	ReasonControlFailed Reason = "target unreachable without policy"
+	// ReasonTooBusy: the cluster was too busy for the probe to be observed
+	// often enough to decide (inconclusive, never a mismatch).
+	ReasonTooBusy Reason = "too-busy"
 )
 
 // Result is the outcome of one expectation.
