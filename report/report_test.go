@@ -52,7 +52,7 @@ func fixtureReport() *results.Report {
 			r.Attempts = 3
 			r.LatencyMs = 2034
 			r.AnsweredBy = "app/backend-7c9d8"
-			r.Repro = "kubectl exec -n app random -c netverify -- /netverify-probe tcp 10.96.0.12:8080 --timeout 2s"
+			r.Repro = "kubectl exec -n app random -c probe -- /netverify-probe connect --proto tcp --host 10.96.0.12 --port 8080 --timeout 2s"
 		}),
 		makeResult("db", "app/backend", "data/postgres", func(r *results.Result) {
 			r.Name = "backend-to-db"
@@ -64,7 +64,7 @@ func fixtureReport() *results.Report {
 			r.Match = false
 			r.Attempts = 2
 			r.LatencyMs = 540
-			r.Repro = "kubectl exec -n app backend -c netverify -- sh -c '/netverify-probe dns postgres.data.svc | head -1'"
+			r.Repro = "kubectl exec -n app backend -c probe -- /netverify-probe connect --proto dns --host postgres.data.svc --timeout 1s"
 		}),
 		makeResult("egress", "app/frontend", "203.0.113.10", func(r *results.Result) {
 			r.Port = 443
@@ -75,7 +75,7 @@ func fixtureReport() *results.Report {
 			r.Match = false
 			r.Attempts = 4
 			r.LatencyMs = 8000
-			r.Repro = "kubectl exec -n app frontend -c netverify -- /netverify-probe tcp 203.0.113.10:443"
+			r.Repro = "kubectl exec -n app frontend -c probe -- /netverify-probe connect --proto tcp --host 203.0.113.10 --port 443 --timeout 1s"
 		}),
 		makeResult("egress", "app/frontend", "app/backend", func(r *results.Result) {
 			r.Port = 9090

@@ -287,7 +287,7 @@ func TestOnlyFailures(t *testing.T) {
 // as it stands.
 func TestReproLine(t *testing.T) {
 	t.Parallel()
-	const cmd = "kubectl exec -n app random -c netverify -- /netverify-probe tcp 10.96.0.12:8080 --timeout 2s"
+	const cmd = "kubectl exec -n app random -c probe -- /netverify-probe connect --proto tcp --host 10.96.0.12 --port 8080 --timeout 2s"
 	removed := fixtureReport()
 	kept := fixtureReport()
 	kept.Kept = true
