@@ -184,3 +184,28 @@ func TestLate(t *testing.T) {
 		t.Error("14s for a 10s timeout is not late")
 	}
 }
+
+// A control probe starved of CPU does not prove that its target is
+// unreachable without policy: the run says it was too busy to tell.
+func TestRunStarvedControlIsTooBusy(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	clock := testClock()
+	var at atomic.Int64
+	answer := func(src string, req probe.Request, _ int) probe.Response {
+		if applied, _ := policiesApplied(c, clock, &at); !applied && strings.HasSuffix(src, "/random") {
+			clock.Advance(16 * time.Second) // two rounds exceed three control budgets
+			return probe.Response{Verdict: results.Blocked, Reason: results.ReasonTimeout, Ms: 1000}
+		}
+		return enforcing(c)(src, req, 0)
+	}
+	r := &Runner{Client: c, Exec: &scriptedExec{answer: answer}, Opts: busyOptions(), Clock: clock}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Results[1]
+	if want := "too-busy: control probe (without policy): the cluster was too busy to decide: 2 of the 3 observations needed"; res.Status != results.Inconclusive || !strings.HasPrefix(res.Reason, want) {
+		t.Errorf("random -> backend: %s %q (%d attempts), want inconclusive %q…", res.Status, res.Reason, res.Attempts, want)
+	}
+}

@@ -133,6 +133,8 @@ type controlRule struct{}
 
 func (controlRule) newRound() {}
 
+func (controlRule) phase() string { return "control probe (without policy)" }
+
 func (controlRule) unsettled(s *probeState, budget time.Duration) Outcome {
 	return Unsettled{Response: s.last, Budget: budget}
 }

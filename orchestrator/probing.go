@@ -44,7 +44,7 @@ const (
 	matchObservations = 6
 	// controlObservations: observations a control probe needs before
 	// "does not answer without policy" is.
-	controlObservations = 4
+	controlObservations = 3
 	// budgetOverrun: how many budgets in all the rounds may take to gather
 	// the minimum observations.
 	budgetOverrun = 3
@@ -76,6 +76,8 @@ type settleRule interface {
 	// unsettled is the outcome of a probe still pending when the budget
 	// ran out.
 	unsettled(s *probeState, budget time.Duration) Outcome
+	// phase names the phase in reasons, when it is not the probing itself.
+	phase() string
 }
 
 // matchRule settles a probe once its observation matches its expectation,
@@ -117,6 +119,8 @@ func newMatchRule(pending, all []*probeState, unprovenWait time.Duration) *match
 	}
 	return m
 }
+
+func (*matchRule) phase() string { return "" }
 
 func (m *matchRule) newRound() {
 	m.enforcedBefore = map[string]bool{}
@@ -232,7 +236,7 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 	elapsed := x.clock.Now().Sub(begin)
 	for _, s := range pending {
 		if n := s.observations(); n < minObs {
-			s.outcome = Inconclusive{Why: tooBusy(s, n, minObs, elapsed, slowest)}
+			s.outcome = Inconclusive{Why: tooBusy(s, rule.phase(), n, minObs, elapsed, slowest)}
 			continue
 		}
 		s.outcome = rule.unsettled(s, budget)
@@ -242,9 +246,13 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 
 // tooBusy says why a probe with n observations of the minObs it needs is
 // inconclusive, with what was measured.
-func tooBusy(s *probeState, n, minObs int, elapsed, slowest time.Duration) string {
-	why := fmt.Sprintf("%s: the cluster was too busy to decide: %d of the %d observations needed in %s (rounds of probes took up to %s",
-		results.ReasonTooBusy, n, minObs, elapsed.Round(100*time.Millisecond), slowest.Round(100*time.Millisecond))
+func tooBusy(s *probeState, phase string, n, minObs int, elapsed, slowest time.Duration) string {
+	why := string(results.ReasonTooBusy) + ": "
+	if phase != "" {
+		why += phase + ": "
+	}
+	why += fmt.Sprintf("the cluster was too busy to decide: %d of the %d observations needed in %s (rounds of probes took up to %s",
+		n, minObs, elapsed.Round(100*time.Millisecond), slowest.Round(100*time.Millisecond))
 	if s.late > 0 {
 		why += fmt.Sprintf("; %d attempts timed out late: the probe program got no CPU when its timeout was due", s.late)
 	}
