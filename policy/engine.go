@@ -108,30 +108,16 @@ func (e *Engine) Isolated(pod *Pod, dir Direction) bool {
 // It fails only on invalid input: an empty or contradictory Peer, an
 // unparsable IP, a port outside 1-65535 or an unknown protocol.
 func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (Decision, error) {
-	if protocol == "" {
-		protocol = corev1.ProtocolTCP
-	}
-	if !validProtocol(protocol) {
-		return Decision{}, fmt.Errorf("unknown protocol %q (want TCP, UDP or SCTP)", protocol)
-	}
-	if port < 1 || port > 65535 {
-		return Decision{}, fmt.Errorf("port %d out of range 1-65535", port)
-	}
-	s, err := e.resolve(src)
+	c, err := e.connection(src, dst, port, protocol)
 	if err != nil {
-		return Decision{}, fmt.Errorf("source: %w", err)
+		return Decision{}, err
 	}
-	d, err := e.resolve(dst)
-	if err != nil {
-		return Decision{}, fmt.Errorf("destination: %w", err)
-	}
-
-	c := connection{src: s, dst: d, port: port, protocol: protocol}
+	s, d := c.src, c.dst
 	egress := e.side(Egress, s, d, c)
 	ingress := e.side(Ingress, d, s, c)
 	dec := Decision{
 		Verdict: combine(egress.verdict, ingress.verdict),
-		Reason:  egress.text + "; " + ingress.text,
+		Reason:  sideLabel(Egress, s) + ": " + egress.text + "; " + sideLabel(Ingress, d) + ": " + ingress.text,
 		Egress:  egress.verdict,
 		Ingress: ingress.verdict,
 	}
@@ -139,34 +125,64 @@ func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (De
 		return dec, nil
 	}
 	// Traffic the API leaves to the CNI: only a definite Allowed stands.
-	var why string
-	switch {
-	case s.pod != nil && d.pod != nil && s.pod.Namespace == d.pod.Namespace && s.pod.Name == d.pod.Name:
-		why = fmt.Sprintf("%s connecting to itself: CNIs differ (Cilium always allows a pod to reach itself)", s.text)
-	case s.node || d.node:
-		why = "traffic between a pod and the node: CNIs differ (many always let a node reach its own pods; Cilium classifies the node as the host entity, not by its IP)"
-	case s.pod != nil && s.pod.HostNetwork || d.pod != nil && d.pod.HostNetwork:
-		why = "traffic of a hostNetwork pod: CNIs differ (most treat it as the node's traffic, to which pod selectors and the pod's own policies do not apply)"
-	}
-	if why != "" {
+	if why := cniDependent(s, d); why != "" {
 		dec.Reason = fmt.Sprintf("%s; the policies alone say %s: %s", why, dec.Verdict, dec.Reason)
 		dec.Verdict = ImplementationDefined
 		return dec, nil
 	}
 	if dec.Verdict == Blocked {
-		e.unknownIPs(&dec, s, d, c)
+		e.unknownIPs(&dec, s, d, c, true, true)
 	}
 	return dec, nil
+}
+
+// connection validates and resolves the arguments of Decide.
+func (e *Engine) connection(src, dst Peer, port int32, protocol corev1.Protocol) (connection, error) {
+	if protocol == "" {
+		protocol = corev1.ProtocolTCP
+	}
+	if !validProtocol(protocol) {
+		return connection{}, fmt.Errorf("unknown protocol %q (want TCP, UDP or SCTP)", protocol)
+	}
+	if port < 1 || port > 65535 {
+		return connection{}, fmt.Errorf("port %d out of range 1-65535", port)
+	}
+	s, err := e.resolve(src)
+	if err != nil {
+		return connection{}, fmt.Errorf("source: %w", err)
+	}
+	d, err := e.resolve(dst)
+	if err != nil {
+		return connection{}, fmt.Errorf("destination: %w", err)
+	}
+	return connection{src: s, dst: d, port: port, protocol: protocol}, nil
+}
+
+// cniDependent returns why traffic from s to d is left to the CNI whatever
+// the policies say (a pod connecting to itself, the node, a hostNetwork
+// pod), or "".
+func cniDependent(s, d endpoint) string {
+	switch {
+	case s.pod != nil && d.pod != nil && s.pod.Namespace == d.pod.Namespace && s.pod.Name == d.pod.Name:
+		return fmt.Sprintf("%s connecting to itself: CNIs differ (Cilium always allows a pod to reach itself)", s.text)
+	case s.node || d.node:
+		return "traffic between a pod and the node: CNIs differ (many always let a node reach its own pods; Cilium classifies the node as the host entity, not by its IP)"
+	case s.pod != nil && s.pod.HostNetwork || d.pod != nil && d.pod.HostNetwork:
+		return "traffic of a hostNetwork pod: CNIs differ (most treat it as the node's traffic, to which pod selectors and the pod's own policies do not apply)"
+	}
+	return ""
 }
 
 // unknownIPs applies the rule for pods of unknown IP to dec, a Blocked
 // decision of connection c from s to d: each Blocked side that a rule with
 // an ipBlock over every address would allow becomes ImplementationDefined,
-// and so does the verdict when neither side is Blocked any more.
-func (e *Engine) unknownIPs(dec *Decision, s, d endpoint, c connection) {
+// and so does the verdict when neither side is Blocked any more. Only the
+// sides whose verdict NetworkPolicies decided (egressNP, ingressNP) are
+// refined.
+func (e *Engine) unknownIPs(dec *Decision, s, d endpoint, c connection, egressNP, ingressNP bool) {
 	var whys []string
 	refine := func(v *Verdict, dir Direction, subject, other endpoint) {
-		if *v != Blocked {
+		if *v != Blocked || dir == Egress && !egressNP || dir == Ingress && !ingressNP {
 			return
 		}
 		if why := e.unknownIPMatch(dir, subject, other, c); why != "" {
@@ -300,15 +316,20 @@ type sideResult struct {
 	text    string
 }
 
+// sideLabel names direction dir of subject in reasons, e.g. "egress from x/a".
+func sideLabel(dir Direction, subject endpoint) string {
+	if dir == Ingress {
+		return "ingress to " + subject.text
+	}
+	return "egress from " + subject.text
+}
+
 // side evaluates direction dir for subject (the source for Egress, the
 // destination for Ingress) against other, the far end of the connection.
+// The result's text follows the side's label (sideLabel).
 func (e *Engine) side(dir Direction, subject, other endpoint, c connection) sideResult {
-	label := "egress from " + subject.text
-	if dir == Ingress {
-		label = "ingress to " + subject.text
-	}
 	if subject.pod == nil {
-		return sideResult{Allowed, label + ": not governed by NetworkPolicy (not a pod)"}
+		return sideResult{Allowed, "not governed by NetworkPolicy (not a pod)"}
 	}
 	var isolating, allowedBy, depends []string
 	for _, p := range e.policies {
@@ -328,14 +349,14 @@ func (e *Engine) side(dir Direction, subject, other endpoint, c connection) side
 	var res sideResult
 	switch {
 	case len(isolating) == 0:
-		return sideResult{Allowed, fmt.Sprintf("%s: not isolated (no policy selects it for %s)", label, dir)}
+		return sideResult{Allowed, fmt.Sprintf("not isolated (no policy selects it for %s)", dir)}
 	case len(allowedBy) > 0:
-		return sideResult{Allowed, label + ": allowed by " + strings.Join(allowedBy, ", ")}
+		return sideResult{Allowed, "allowed by " + strings.Join(allowedBy, ", ")}
 	case len(depends) > 0:
-		res = sideResult{ImplementationDefined, label + ": depends on the CNI: " + strings.Join(depends, "; ")}
+		res = sideResult{ImplementationDefined, "depends on the CNI: " + strings.Join(depends, "; ")}
 	default:
-		res = sideResult{Blocked, fmt.Sprintf("%s: isolated by %s and no %s rule allows %s on %s",
-			label, strings.Join(isolating, ", "), strings.ToLower(string(dir)), other.text, c.portText())}
+		res = sideResult{Blocked, fmt.Sprintf("isolated by %s and no %s rule allows %s on %s",
+			strings.Join(isolating, ", "), strings.ToLower(string(dir)), other.text, c.portText())}
 	}
 	if subject.pod.HostNetwork {
 		res.verdict = ImplementationDefined
