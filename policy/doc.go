@@ -19,7 +19,8 @@
 // (policies with the API defaults applied and parsed), engine.go (Engine,
 // Decide), bridge.go (a scenario as an Engine and its truth table:
 // ForScenario, ExpectationsFromPolicies, ScenarioExpectations), lint.go
-// (Lint, LintIsolation) and explain.go (Explain).
+// (Lint, LintIsolation) and explain.go (Explain); cnp_compile.go and
+// cnp_engine.go add ClusterNetworkPolicies (TieredEngine, below).
 //
 // # Semantics (networking.k8s.io/v1)
 //
@@ -97,6 +98,61 @@
 //     node's (selectors do not match it and its own policies do not apply;
 //     the more common reading). Many CNIs always let a node reach the pods
 //     on it (kubelet probes).
+//
+// # ClusterNetworkPolicy tiers (policy.networking.k8s.io/v1alpha2)
+//
+// A TieredEngine (NewTieredEngine) wraps an Engine with
+// ClusterNetworkPolicies, as defined by sigs.k8s.io/network-policy-api
+// v0.3.0. Each side of a connection (the source's egress, the destination's
+// ingress) goes through the tiers in order, and the connection needs both:
+//
+//  1. Admin tier. Policies by spec.priority, lowest number first (0-1000),
+//     and within a policy its rules in order: the first rule that matches
+//     decides. Accept allows the side and skips everything below; Deny
+//     blocks it; Pass skips the rest of the Admin tier.
+//  2. NetworkPolicies, as Engine.Decide evaluates them: when one isolates
+//     the pod for the direction, its answer is final.
+//  3. Baseline tier, evaluated like the Admin tier; Pass there goes on to
+//     the default.
+//  4. The default: allowed.
+//
+// A policy's subject is the pods of the namespaces its namespaces selector
+// matches, or the pods matching pods.podSelector in the namespaces matching
+// pods.namespaceSelector; hostNetwork pods are never subjects, and a policy
+// with no rules in a direction leaves that direction alone. A rule matches
+// when the traffic matches one of its protocols entries (none: every port
+// of every protocol) and one of its peers. Peers: namespaces and pods
+// (never hostNetwork pods, never outside addresses or the node), and for
+// egress also networks (CIDRs, which match pod and node addresses too, so
+// denying 0.0.0.0/0 denies pod-to-pod traffic), nodes and domainNames.
+// Protocols entries: a TCP, UDP or SCTP destination port number or range
+// (start to end, inclusive), or destinationNamedPort, resolved against the
+// destination pod's container ports with the traffic's protocol. A peer
+// that sets no field makes the rule fail closed, as the API asks: an Accept
+// rule then matches nothing, a Deny or Pass rule denies all traffic.
+//
+// Implementation-defined. Where the API leaves the outcome to the
+// implementation, every reading is evaluated; when they agree, the verdict
+// is theirs ("every reading gives …"), otherwise the side is
+// ImplementationDefined and the Reason lists each reading:
+//
+//   - Policies of one tier with equal priority that could both match: the
+//     API lets an implementation apply any of them.
+//   - domainNames (Accept rules only): they match the addresses the names
+//     resolve to in the pod's own DNS lookups, which the engine does not
+//     see. They are taken not to match a pod unless a name could lie under
+//     the cluster domain (cluster.local), as with headless services.
+//   - nodes with a non-empty selector: node labels are not known to the
+//     engine (an empty selector matches every node and hostNetwork pod).
+//   - networks and a pod (or node) of unknown IP: a /0 of one family covers
+//     it only if its address is of that family; a /0 of both families
+//     always does; narrower networks are taken to address the world
+//     outside the cluster.
+//
+// The caveats of NetworkPolicies hold for every tier: self, node and
+// hostNetwork traffic that is not allowed is ImplementationDefined, and a
+// side the NetworkPolicy tier blocks is refined for pods of unknown IP as
+// Engine.Decide does.
 //
 // # Cilium, as on the local cluster
 //
