@@ -50,11 +50,35 @@ func BestAnswer(d Decision, self bool) bool {
 // (with their labels and the implicit kubernetes.io/metadata.name=<logical
 // name>), its pods (IP unknown, ports as container ports) and its policies,
 // whose metadata.namespace is a logical namespace. The scenario should have
-// been loaded (defaulted and validated) by the scenarios package.
+// been loaded (defaulted and validated) by the scenarios package. The
+// engine knows nothing of the scenario's ClusterNetworkPolicies: see
+// DeciderForScenario.
 func ForScenario(sc *scenarios.Scenario) (*Engine, error) {
 	m, err := newScenarioModel(sc)
 	if err != nil {
 		return nil, err
+	}
+	return m.engine, nil
+}
+
+// Decider decides connections: an Engine (NetworkPolicies) or a
+// TieredEngine (ClusterNetworkPolicies around NetworkPolicies).
+type Decider interface {
+	// Decide says whether a connection from src to dst on port/protocol is
+	// allowed, with the arguments and errors of Engine.Decide.
+	Decide(src, dst Peer, port int32, protocol corev1.Protocol) (Decision, error)
+}
+
+// DeciderForScenario is ForScenario that also evaluates the scenario's
+// ClusterNetworkPolicies: a TieredEngine around the engine when the
+// scenario has any, the engine itself otherwise.
+func DeciderForScenario(sc *scenarios.Scenario) (Decider, error) {
+	m, err := newScenarioModel(sc)
+	if err != nil {
+		return nil, err
+	}
+	if m.tiered != nil {
+		return m.tiered, nil
 	}
 	return m.engine, nil
 }
@@ -77,7 +101,7 @@ func ExpectationsFromPolicies(sc *scenarios.Scenario) ([]Computed, error) {
 			dst := &m.pods[j]
 			for _, cport := range dst.Ports {
 				proto := containerProtocol(cport)
-				d, err := m.engine.Decide(Peer{Pod: src}, Peer{Pod: dst}, cport.ContainerPort, proto)
+				d, err := m.decide(Peer{Pod: src}, Peer{Pod: dst}, cport.ContainerPort, proto)
 				if err != nil {
 					return nil, fmt.Errorf("scenario %q: %s → %s %d/%s: %w", sc.Metadata.Name, src, dst, cport.ContainerPort, proto, err)
 				}
@@ -127,8 +151,11 @@ func ScenarioExpectations(sc *scenarios.Scenario) ([]scenarios.Expectation, erro
 
 // scenarioModel is a scenario translated for the engine.
 type scenarioModel struct {
-	sc         *scenarios.Scenario
-	engine     *Engine
+	sc     *scenarios.Scenario
+	engine *Engine
+	// tiered, when the scenario has ClusterNetworkPolicies, puts them in
+	// their tiers around engine; decide uses it then.
+	tiered     *TieredEngine
 	namespaces []Namespace
 	pods       []Pod // in spec.pods order
 	policies   []networkingv1.NetworkPolicy
@@ -176,7 +203,24 @@ func newScenarioModel(sc *scenarios.Scenario) (*scenarioModel, error) {
 		return nil, fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
 	}
 	m.engine = e
+	if len(sc.Spec.ClusterNetworkPolicies) > 0 {
+		t, err := NewTieredEngine(e, sc.Spec.ClusterNetworkPolicies)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
+		}
+		m.tiered = t
+	}
 	return m, nil
+}
+
+// decide decides a connection with the scenario's ClusterNetworkPolicies
+// and NetworkPolicies when it has ClusterNetworkPolicies, with its
+// NetworkPolicies alone otherwise.
+func (m *scenarioModel) decide(src, dst Peer, port int32, protocol corev1.Protocol) (Decision, error) {
+	if m.tiered != nil {
+		return m.tiered.Decide(src, dst, port, protocol)
+	}
+	return m.engine.Decide(src, dst, port, protocol)
 }
 
 // resolvePod returns the engine pod for a scenario pod reference.

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/netverify/netverify/scenarios"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -111,6 +112,46 @@ func (p cnpPort) matches(port int32, protocol corev1.Protocol, dst *Pod) bool {
 	return false
 }
 
+// CNPError is one problem with a ClusterNetworkPolicy that the API server
+// would reject.
+type CNPError struct {
+	Policy  string // metadata.name
+	Field   string // the field's path in the policy, e.g. "spec.egress[0].action"
+	Message string
+}
+
+// Error returns `clusternetworkpolicy "NAME": FIELD: MESSAGE`.
+func (e *CNPError) Error() string {
+	return fmt.Sprintf("clusternetworkpolicy %q: %s: %s", e.Policy, e.Field, e.Message)
+}
+
+// CheckClusterNetworkPolicy checks p as NewTieredEngine does, on its own
+// (not for duplicate names), and returns every problem found, each with its
+// field path in p. The scenarios loader takes it as its
+// ClusterNetworkPolicy check (see scenarios.WithClusterPolicyCheck).
+func CheckClusterNetworkPolicy(p *cnpv1.ClusterNetworkPolicy) []scenarios.FieldProblem {
+	_, err := compileCNP(p)
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]scenarios.FieldProblem, 0, len(errs))
+	for _, e := range errs {
+		var ce *CNPError
+		if errors.As(e, &ce) {
+			out = append(out, scenarios.FieldProblem{Field: ce.Field, Message: ce.Message})
+		} else {
+			out = append(out, scenarios.FieldProblem{Message: e.Error()})
+		}
+	}
+	return out
+}
+
 // compileCNP checks p as the API server (CRD validation) would and parses
 // it. Every problem found is returned, joined, each naming the policy and
 // the field.
@@ -118,7 +159,7 @@ func compileCNP(p *cnpv1.ClusterNetworkPolicy) (*compiledCNP, error) {
 	cp := &compiledCNP{name: p.Name, tier: p.Spec.Tier, priority: p.Spec.Priority}
 	var errs []error
 	fail := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("clusternetworkpolicy %q: %s: %s", p.Name, field, fmt.Sprintf(format, args...)))
+		errs = append(errs, &CNPError{Policy: p.Name, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	if p.Name == "" {
 		fail("metadata.name", "empty")

@@ -133,21 +133,35 @@ func Explain(sc *scenarios.Scenario, from, to string, port string, protocol stri
 // egress and the destination's ingress policies decide the connection, and
 // returns the decision.
 func (m *scenarioModel) explainConnection(b *strings.Builder, indent string, src, dst Peer, port int32, proto corev1.Protocol) (Decision, error) {
-	d, err := m.engine.Decide(src, dst, port, proto)
+	d, err := m.decide(src, dst, port, proto)
 	if err != nil {
 		return d, err
 	}
-	s, err := m.engine.resolve(src)
+	c, err := m.engine.connection(src, dst, port, proto)
 	if err != nil {
 		return d, err
 	}
-	t, err := m.engine.resolve(dst)
+	s, t := c.src, c.dst
+	if m.tiered == nil {
+		m.engine.explainSide(b, indent, Egress, s, t, c, d.Egress)
+		m.engine.explainSide(b, indent, Ingress, t, s, c, d.Ingress)
+		return d, nil
+	}
+	// The tiers decide each side: the first line names the Admin or
+	// Baseline policy, tier and rule that decided, or the NetworkPolicies
+	// it passed to; the NetworkPolicies are then explained on their own.
+	np, err := m.engine.Decide(src, dst, port, proto)
 	if err != nil {
 		return d, err
 	}
-	c := connection{src: s, dst: t, port: port, protocol: proto}
-	m.engine.explainSide(b, indent, Egress, s, t, c, d.Egress)
-	m.engine.explainSide(b, indent, Ingress, t, s, c, d.Ingress)
+	egress, _ := m.tiered.side(Egress, s, t, c)
+	ingress, _ := m.tiered.side(Ingress, t, s, c)
+	fmt.Fprintf(b, "%sClusterNetworkPolicy tiers (Admin, then NetworkPolicies, then Baseline):\n", indent)
+	fmt.Fprintf(b, "%s  Egress from %s: %s: %s\n", indent, s.text, egress.verdict, egress.text)
+	fmt.Fprintf(b, "%s  Ingress to %s: %s: %s\n", indent, t.text, ingress.verdict, ingress.text)
+	fmt.Fprintf(b, "%sNetworkPolicies on their own:\n", indent)
+	m.engine.explainSide(b, indent+"  ", Egress, s, t, c, np.Egress)
+	m.engine.explainSide(b, indent+"  ", Ingress, t, s, c, np.Ingress)
 	return d, nil
 }
 

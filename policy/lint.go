@@ -88,7 +88,7 @@ func Lint(sc *scenarios.Scenario) ([]Finding, error) {
 // ignores NetworkPolicy every expectation would still pass, so passing
 // proves nothing about enforcement.
 func noProofOfEffect(sc *scenarios.Scenario) string {
-	if len(sc.Spec.Policies) == 0 {
+	if len(sc.Spec.Policies) == 0 && len(sc.Spec.ClusterNetworkPolicies) == 0 {
 		return ""
 	}
 	for _, e := range sc.Spec.Expect {
@@ -126,7 +126,7 @@ func (m *scenarioModel) lintExpectation(e scenarios.Expectation) (string, error)
 		if err != nil {
 			return "", fmt.Errorf("port: %w", err)
 		}
-		d, err := m.engine.Decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
+		d, err := m.decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
 		if err != nil {
 			return "", err
 		}
@@ -153,7 +153,7 @@ func (m *scenarioModel) lintExpectation(e scenarios.Expectation) (string, error)
 			if !ok {
 				continue // it cannot answer: not the policies' doing
 			}
-			d, err := m.engine.Decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
+			d, err := m.decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
 			if err != nil {
 				return "", err
 			}
@@ -178,7 +178,7 @@ func (m *scenarioModel) lintExpectation(e scenarios.Expectation) (string, error)
 		if err != nil || number < 1 || number > 65535 {
 			return "", fmt.Errorf("port: %q is not a port number", e.Port)
 		}
-		d, err := m.engine.Decide(Peer{Pod: src}, Peer{IP: t.Name}, int32(number), proto)
+		d, err := m.decide(Peer{Pod: src}, Peer{IP: t.Name}, int32(number), proto)
 		if err != nil {
 			return "", err
 		}

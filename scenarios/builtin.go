@@ -29,7 +29,7 @@ func Builtin() ([]*Scenario, error) {
 		}
 		inputs[i] = input{source: "builtin:" + path.Base(f), data: data}
 	}
-	scs, err := load(inputs)
+	scs, err := load(inputs, nil)
 	for _, sc := range scs {
 		sc.Builtin = true
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 	"sigs.k8s.io/yaml"
 )
 
@@ -45,6 +46,33 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": " + e.Message)
 	return b.String()
+}
+
+// FieldProblem is a problem an outside check (see WithClusterPolicyCheck)
+// found in a value: Field is its path inside the value ("" for the whole
+// value), such as "spec.egress[0].action".
+type FieldProblem struct {
+	Field   string
+	Message string
+}
+
+// Option changes how Load, LoadBytes and LoadContext check scenarios.
+type Option func(*loadOptions)
+
+type loadOptions struct {
+	cnpCheck func(*cnpv1.ClusterNetworkPolicy) []FieldProblem
+}
+
+// WithClusterPolicyCheck has the loader check every ClusterNetworkPolicy of
+// a scenario with check as well, reporting each problem it returns at
+// spec.clusterNetworkPolicies[I].FIELD with the others. The policy package,
+// which evaluates them, provides the check
+// (policy.CheckClusterNetworkPolicy); it cannot be called from here, since
+// policy imports this package. Without it the loader checks only the
+// policies' apiVersion, kind and metadata, and an invalid spec is reported
+// when the policies are evaluated.
+func WithClusterPolicyCheck(check func(*cnpv1.ClusterNetworkPolicy) []FieldProblem) Option {
+	return func(o *loadOptions) { o.cnpCheck = check }
 }
 
 // MaxInputBytes is the largest scenario input (a file, or stdin) the
@@ -88,7 +116,7 @@ type loaded struct {
 // nil and an error reporting every problem found in every input: unreadable
 // paths and directory entries, inputs that are too large, files without
 // scenarios, invalid scenarios, and scenario names used more than once.
-func Load(paths []string, stdin io.Reader) ([]*Scenario, error) {
+func Load(paths []string, stdin io.Reader, opts ...Option) ([]*Scenario, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no scenario files given")
 	}
@@ -120,7 +148,7 @@ func Load(paths []string, stdin io.Reader) ([]*Scenario, error) {
 		errs = append(errs, readErrs...)
 		inputs = append(inputs, in...)
 	}
-	scenarios, err := load(inputs)
+	scenarios, err := load(inputs, opts)
 	if err != nil || len(errs) > 0 {
 		return nil, errors.Join(append(errs, err)...)
 	}
@@ -129,8 +157,8 @@ func Load(paths []string, stdin io.Reader) ([]*Scenario, error) {
 
 // LoadBytes is Load for one file's contents already in memory; source
 // names it in errors and in Scenario.Source.
-func LoadBytes(source string, data []byte) ([]*Scenario, error) {
-	return load([]input{{source: source, data: data}})
+func LoadBytes(source string, data []byte, opts ...Option) ([]*Scenario, error) {
+	return load([]input{{source: source, data: data}}, opts)
 }
 
 // readPath reads a file, or the *.yaml and *.yml files of a directory. It
@@ -187,13 +215,17 @@ func readFile(path string) ([]byte, error) {
 
 // load decodes, defaults and validates every input, then checks that
 // scenario names are unique across all of them.
-func load(inputs []input) ([]*Scenario, error) {
+func load(inputs []input, opts []Option) ([]*Scenario, error) {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var (
 		all  []loaded
 		errs []error
 	)
 	for _, in := range inputs {
-		l, e := parse(in)
+		l, e := parse(in, o)
 		all = append(all, l...)
 		errs = append(errs, e...)
 	}
@@ -211,7 +243,7 @@ func load(inputs []input) ([]*Scenario, error) {
 // parse returns the documents of one input and the problems found in
 // them. A document with problems is still returned, so that its name takes
 // part in the duplicate check.
-func parse(in input) ([]loaded, []error) {
+func parse(in input, o loadOptions) ([]loaded, []error) {
 	if len(in.data) > MaxInputBytes {
 		return nil, []error{tooLarge(in.source)}
 	}
@@ -233,7 +265,7 @@ func parse(in input) ([]loaded, []error) {
 		if s != nil {
 			s.Source = in.source
 			setDefaults(s)
-			errs = append(errs, validate(location, s, dropped)...)
+			errs = append(errs, validate(location, s, dropped, o)...)
 			name = s.Metadata.Name
 		}
 		out = append(out, loaded{location: location, name: name, scenario: s})
@@ -418,14 +450,14 @@ func splitDocuments(data []byte) []document {
 // LoadContext is Load that gives up when ctx ends (Ctrl-C, SIGTERM) while
 // input is still being read — a FIFO or a stdin that never closes would
 // otherwise hold the process. The abandoned read ends with the process.
-func LoadContext(ctx context.Context, paths []string, stdin io.Reader) ([]*Scenario, error) {
+func LoadContext(ctx context.Context, paths []string, stdin io.Reader, opts ...Option) ([]*Scenario, error) {
 	type loaded struct {
 		scs []*Scenario
 		err error
 	}
 	done := make(chan loaded, 1)
 	go func() {
-		scs, err := Load(paths, stdin)
+		scs, err := Load(paths, stdin, opts...)
 		done <- loaded{scs, err}
 	}()
 	select {

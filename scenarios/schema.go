@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // SchemaID is the $id of the generated JSON Schema.
@@ -14,17 +15,18 @@ const SchemaID = "https://github.com/netverify/netverify/docs/scenario.schema.js
 // schemaDescriptions documents fields in the schema, keyed by Go type name
 // and JSON field name; editors show them on hover.
 var schemaDescriptions = map[string]string{
-	"Scenario":               "A netverify scenario: namespaces, probe pods, Services and NetworkPolicies created in fresh run-unique namespaces, and the connections expected to be allowed or blocked.",
-	"Metadata.name":          "A DNS-1123 label of at most 40 characters, unique among the scenarios of a run.",
-	"Namespace.name":         "A logical namespace name; each run creates a namespace with a run-unique name for it.",
-	"Pod.namespace":          "A logical namespace; defaults to the only namespace when there is one.",
-	"Service.namespace":      "A logical namespace; defaults to the only namespace when there is one.",
-	"ServicePort.targetPort": "A port number or a pod port name; defaults to port.",
-	"Spec.policies":          "networking.k8s.io/v1 NetworkPolicy manifests. metadata.namespace names a logical namespace (default: the only one). namespaceSelector terms on kubernetes.io/metadata.name with a logical namespace name are rewritten to the run-unique name.",
-	"Expectation.from":       "The source pod: \"ns/pod\", or \"pod\" when the scenario has one namespace.",
-	"Expectation.to":         "The target: \"ns/pod\" or \"pod\", \"svc:ns/name\" or \"svc:name\", \"dns:NAME\" (a lookup through the pod's resolver), \"ip:ADDR\" or \"host:NAME\".",
-	"Expectation.port":       "A port number or a port name of the target pod or Service; required except for dns: targets.",
-	"Expectation.allowed":    "true if the connection must succeed, false if it must be blocked.",
+	"Scenario":                    "A netverify scenario: namespaces, probe pods, Services and NetworkPolicies created in fresh run-unique namespaces, and the connections expected to be allowed or blocked.",
+	"Metadata.name":               "A DNS-1123 label of at most 40 characters, unique among the scenarios of a run.",
+	"Namespace.name":              "A logical namespace name; each run creates a namespace with a run-unique name for it.",
+	"Pod.namespace":               "A logical namespace; defaults to the only namespace when there is one.",
+	"Service.namespace":           "A logical namespace; defaults to the only namespace when there is one.",
+	"ServicePort.targetPort":      "A port number or a pod port name; defaults to port.",
+	"Spec.policies":               "networking.k8s.io/v1 NetworkPolicy manifests. metadata.namespace names a logical namespace (default: the only one). namespaceSelector terms on kubernetes.io/metadata.name with a logical namespace name are rewritten to the run-unique name.",
+	"Spec.clusterNetworkPolicies": "policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy manifests (cluster-scoped). Namespace selectors match the logical namespaces. Evaluated offline only (validate, explain, run --dry-run, --expect=policies); a live run refuses them.",
+	"Expectation.from":            "The source pod: \"ns/pod\", or \"pod\" when the scenario has one namespace.",
+	"Expectation.to":              "The target: \"ns/pod\" or \"pod\", \"svc:ns/name\" or \"svc:name\", \"dns:NAME\" (a lookup through the pod's resolver), \"ip:ADDR\" or \"host:NAME\".",
+	"Expectation.port":            "A port number or a port name of the target pod or Service; required except for dns: targets.",
+	"Expectation.allowed":         "true if the connection must succeed, false if it must be blocked.",
 }
 
 // Schema returns a JSON Schema (draft 2020-12) for scenario documents,
@@ -56,7 +58,7 @@ func typeSchema(t reflect.Type, name string) (map[string]any, error) {
 	switch t {
 	case reflect.TypeFor[Protocol]():
 		return map[string]any{"type": "string", "enum": []Protocol{TCP, UDP, SCTP}}, nil
-	case reflect.TypeFor[networkingv1.NetworkPolicy]():
+	case reflect.TypeFor[networkingv1.NetworkPolicy](), reflect.TypeFor[cnpv1.ClusterNetworkPolicy]():
 		return map[string]any{"type": "object"}, nil
 	}
 	switch t.Kind() {

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	networkingv1 "k8s.io/api/networking/v1"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // APIVersion and Kind identify a scenario document.
@@ -44,7 +45,14 @@ type Spec struct {
 	// metadata.namespace names a logical namespace of the scenario (it may
 	// be omitted when the scenario has exactly one namespace).
 	Policies []networkingv1.NetworkPolicy `json:"policies,omitempty"`
-	Expect   []Expectation                `json:"expect"`
+	// ClusterNetworkPolicies are policy.networking.k8s.io/v1alpha2
+	// ClusterNetworkPolicy manifests (cluster-scoped: no metadata.namespace).
+	// Their namespace selectors match the scenario's logical namespaces, by
+	// their labels and kubernetes.io/metadata.name=<logical name>. They are
+	// evaluated offline only (validate, explain, lint, run --dry-run and
+	// --expect=policies); a live run refuses a scenario that has them.
+	ClusterNetworkPolicies []cnpv1.ClusterNetworkPolicy `json:"clusterNetworkPolicies,omitempty"`
+	Expect                 []Expectation                `json:"expect"`
 }
 
 // Namespace is a logical namespace; each run creates a fresh namespace with

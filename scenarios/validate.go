@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // MaxNameLength is the longest scenario name allowed: the name is part of
@@ -25,13 +26,14 @@ const MaxNameLength = 40
 // wrong type (already reported): problems at, inside or around them are
 // consequences and not reported, nor are references that may name what was
 // left out.
-func validate(location string, s *Scenario, dropped []string) []error {
-	v := &validator{location: location, s: s, dropped: dropped}
+func validate(location string, s *Scenario, dropped []string, o loadOptions) []error {
+	v := &validator{location: location, s: s, dropped: dropped, cnpCheck: o.cnpCheck}
 	v.header()
 	v.namespaces()
 	v.pods()
 	v.services()
 	v.policies()
+	v.clusterPolicies()
 	v.expectations()
 	return v.errs
 }
@@ -40,6 +42,7 @@ type validator struct {
 	location string
 	s        *Scenario
 	dropped  []string
+	cnpCheck func(*cnpv1.ClusterNetworkPolicy) []FieldProblem
 	errs     []error
 }
 
@@ -291,6 +294,48 @@ func (v *validator) policies() {
 			p := spec.Child("egress").Index(j)
 			v.policyPorts(p.Child("ports"), rule.Ports)
 			v.peers(p.Child("to"), rule.To)
+		}
+	}
+}
+
+// clusterPolicies checks the ClusterNetworkPolicies' header and metadata
+// here, and their spec with the loader's check (WithClusterPolicyCheck).
+func (v *validator) clusterPolicies() {
+	gv := cnpv1.GroupVersion.String()
+	seen := map[string]bool{}
+	for i := range v.s.Spec.ClusterNetworkPolicies {
+		pol := &v.s.Spec.ClusterNetworkPolicies[i]
+		p := field.NewPath("spec", "clusterNetworkPolicies").Index(i)
+		if pol.APIVersion != "" && pol.APIVersion != gv {
+			v.add(p.Child("apiVersion"), "must be %q (or omitted)", gv)
+		}
+		if pol.Kind != "" && pol.Kind != "ClusterNetworkPolicy" {
+			v.add(p.Child("kind"), "must be \"ClusterNetworkPolicy\" (or omitted)")
+		}
+		md := p.Child("metadata")
+		if v.name(md.Child("name"), pol.Name, validation.IsDNS1123Subdomain) {
+			if seen[pol.Name] {
+				v.add(md.Child("name"), "duplicate cluster network policy %q", pol.Name)
+			}
+			seen[pol.Name] = true
+		}
+		if pol.Namespace != "" {
+			v.add(md.Child("namespace"), "not allowed: a ClusterNetworkPolicy is cluster-scoped (select namespaces in spec.subject)")
+		}
+		v.labels(md.Child("labels"), pol.Labels)
+		v.annotations(md.Child("annotations"), pol.Annotations)
+		if v.cnpCheck == nil {
+			continue
+		}
+		for _, fp := range v.cnpCheck(pol) {
+			if fp.Field == "metadata.name" {
+				continue // checked above
+			}
+			path := pathString(p)
+			if fp.Field != "" {
+				path += "." + fp.Field
+			}
+			v.addError(path, fp.Message)
 		}
 	}
 }

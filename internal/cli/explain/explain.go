@@ -95,7 +95,7 @@ const ExitNotAllowed = 1
 // in file, or the built-in ones when file is unset, stdin or unreadable.
 func scenarioNames(ctx context.Context, file string) []string {
 	if file != "" && file != "-" {
-		if scs, err := scenarios.LoadContext(ctx, []string{file}, nil); err == nil {
+		if scs, err := scenarios.LoadContext(ctx, []string{file}, nil, scenarios.WithClusterPolicyCheck(policy.CheckClusterNetworkPolicy)); err == nil {
 			names := make([]string, len(scs))
 			for i, sc := range scs {
 				names[i] = sc.Metadata.Name
@@ -130,7 +130,7 @@ func (o *options) validate() error {
 // run loads the scenario, prints the explanation on streams.Out and
 // returns the verdict.
 func (o *options) run(ctx context.Context, streams kube.Streams) (policy.Verdict, error) {
-	scs, err := scenarios.LoadContext(ctx, []string{o.file}, streams.In)
+	scs, err := scenarios.LoadContext(ctx, []string{o.file}, streams.In, scenarios.WithClusterPolicyCheck(policy.CheckClusterNetworkPolicy))
 	if err != nil {
 		return "", err
 	}

@@ -20,7 +20,7 @@ import (
 func (o *options) load(ctx context.Context) error {
 	var scs []*scenarios.Scenario
 	if len(o.files) > 0 {
-		loaded, err := scenarios.LoadContext(ctx, o.files, o.streams.In)
+		loaded, err := scenarios.LoadContext(ctx, o.files, o.streams.In, scenarios.WithClusterPolicyCheck(policy.CheckClusterNetworkPolicy))
 		if err != nil {
 			return err
 		}

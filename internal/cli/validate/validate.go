@@ -36,7 +36,7 @@ Exit codes: 0 valid; 2 invalid (or unreadable).`,
 			if len(files) == 0 {
 				return &kube.ExitError{Code: results.ExitError, Err: errors.New("validate needs at least one -f")}
 			}
-			scs, err := scenarios.LoadContext(cmd.Context(), files, streams.In)
+			scs, err := scenarios.LoadContext(cmd.Context(), files, streams.In, scenarios.WithClusterPolicyCheck(policy.CheckClusterNetworkPolicy))
 			if err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
