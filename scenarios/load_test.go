@@ -74,8 +74,9 @@ func TestLoadDirectory(t *testing.T) {
 		names = append(names, s.Metadata.Name)
 		sources = append(sources, s.Source)
 	}
-	wantNames := []string{"minimal", "multi-one", "multi-two", "policies", "targets"}
+	wantNames := []string{"cluster-network-policies", "minimal", "multi-one", "multi-two", "policies", "targets"}
 	wantSources := []string{
+		filepath.Join("testdata", "valid", "cluster-network-policies.yaml"),
 		filepath.Join("testdata", "valid", "minimal.yaml"),
 		filepath.Join("testdata", "valid", "multi-doc.yml"),
 		filepath.Join("testdata", "valid", "multi-doc.yml"),

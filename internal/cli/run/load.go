@@ -50,6 +50,9 @@ func (o *options) load(ctx context.Context) error {
 	if len(scs) == 0 {
 		return errors.New("no scenarios to run")
 	}
+	if err := o.refuseClusterPolicies(scs); err != nil {
+		return err
+	}
 	switch o.expect {
 	case expectScenario:
 		if err := lint(o.streams.ErrOut, scs); err != nil {
@@ -159,4 +162,25 @@ func names(in []string) []string {
 		}
 	}
 	return out
+}
+
+// refuseClusterPolicies fails, before anything is created, when a scenario
+// to run has ClusterNetworkPolicies: neither a live run nor the simulated
+// cluster of --dry-run creates them yet, and running without them would
+// check the wrong policies. validate, explain and lint evaluate them.
+func (o *options) refuseClusterPolicies(scs []*scenarios.Scenario) error {
+	var names []string
+	for _, sc := range scs {
+		if len(sc.Spec.ClusterNetworkPolicies) > 0 {
+			names = append(names, fmt.Sprintf("%q (%s)", sc.Metadata.Name, sc.Source))
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	what := "live ClusterNetworkPolicy runs are not supported yet"
+	if o.dryRun {
+		what = "--dry-run does not simulate ClusterNetworkPolicies yet"
+	}
+	return fmt.Errorf("%s: scenario %s declares clusterNetworkPolicies; nothing was created. Evaluate them offline with `validate` and `explain`, or --skip the scenario", what, strings.Join(names, ", "))
 }

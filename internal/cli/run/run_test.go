@@ -512,3 +512,22 @@ func TestExpectPoliciesLeavesScenariosAlone(t *testing.T) {
 		t.Errorf("%d expectations from the policies, want more than the %d hand-written", len(out[0].Spec.Expect), before)
 	}
 }
+
+// A scenario with clusterNetworkPolicies is refused before anything is
+// created, live (exit 2, Connect never called) and, for now, with --dry-run.
+func TestClusterPoliciesRefused(t *testing.T) {
+	t.Parallel()
+	file := "../../../scenarios/testdata/valid/cluster-network-policies.yaml"
+	e, calls := simulatedCluster(nil)
+	got := execute(t, with(e), "", "-f", file)
+	if got.code != 2 || !strings.Contains(errText(got.err), "live ClusterNetworkPolicy runs are not supported yet") {
+		t.Errorf("live: exit %d (%v), want 2 refusing live ClusterNetworkPolicy runs", got.code, got.err)
+	}
+	if calls.Load() != 0 {
+		t.Errorf("live: connected %d times, want none", calls.Load())
+	}
+	got = execute(t, with(noCluster(t)), "", "--dry-run", "-f", file)
+	if got.code != 2 || !strings.Contains(errText(got.err), "nothing was created") {
+		t.Errorf("--dry-run: exit %d (%v), want 2", got.code, got.err)
+	}
+}
