@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"context"
 	"io"
 	"time"
 
@@ -99,6 +100,10 @@ type Options struct {
 	// notes about leftovers (default "netverify cleanup"; under the kubectl
 	// plugin "kubectl netverify cleanup").
 	CleanupCommand string
+	// ApplyExtra, when set, is called in the apply phase, after the
+	// NetworkPolicies are created and before the probes: the simulated
+	// cluster of a dry run starts enforcing ClusterNetworkPolicies there.
+	ApplyExtra func(ctx context.Context) error
 }
 
 // KeepMode says when a run leaves its namespaces (and everything in them)

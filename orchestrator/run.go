@@ -133,6 +133,11 @@ func (x *run) applyPolicies(ctx context.Context, plan *Plan) error {
 			return &InfraError{fmt.Errorf("creating NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)}
 		}
 	}
+	if x.o.ApplyExtra != nil {
+		if err := x.o.ApplyExtra(ctx); err != nil {
+			return &InfraError{err}
+		}
+	}
 	return nil
 }
 

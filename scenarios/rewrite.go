@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // RewritePolicies returns deep copies of s's policies ready to create in a
@@ -28,6 +29,42 @@ func RewritePolicies(s *Scenario, nsNames map[string]string) []networkingv1.Netw
 		for j := range pol.Spec.Egress {
 			for k := range pol.Spec.Egress[j].To {
 				rewriteSelector(pol.Spec.Egress[j].To[k].NamespaceSelector, nsNames)
+			}
+		}
+		out[i] = *pol
+	}
+	return out
+}
+
+// RewriteClusterPolicies is RewritePolicies for s's ClusterNetworkPolicies:
+// deep copies whose namespace selectors (of the subject and of namespaces
+// and pods peers) have their logical namespace names on the
+// kubernetes.io/metadata.name label replaced by the run's real names. s is
+// not modified.
+func RewriteClusterPolicies(s *Scenario, nsNames map[string]string) []cnpv1.ClusterNetworkPolicy {
+	out := make([]cnpv1.ClusterNetworkPolicy, len(s.Spec.ClusterNetworkPolicies))
+	for i := range s.Spec.ClusterNetworkPolicies {
+		pol := s.Spec.ClusterNetworkPolicies[i].DeepCopy()
+		rewriteSelector(pol.Spec.Subject.Namespaces, nsNames)
+		if pol.Spec.Subject.Pods != nil {
+			rewriteSelector(&pol.Spec.Subject.Pods.NamespaceSelector, nsNames)
+		}
+		for j := range pol.Spec.Ingress {
+			for k := range pol.Spec.Ingress[j].From {
+				peer := &pol.Spec.Ingress[j].From[k]
+				rewriteSelector(peer.Namespaces, nsNames)
+				if peer.Pods != nil {
+					rewriteSelector(&peer.Pods.NamespaceSelector, nsNames)
+				}
+			}
+		}
+		for j := range pol.Spec.Egress {
+			for k := range pol.Spec.Egress[j].To {
+				peer := &pol.Spec.Egress[j].To[k]
+				rewriteSelector(peer.Namespaces, nsNames)
+				if peer.Pods != nil {
+					rewriteSelector(&peer.Pods.NamespaceSelector, nsNames)
+				}
 			}
 		}
 		out[i] = *pol

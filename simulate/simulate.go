@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,7 @@ import (
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/probe"
 	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +46,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // The simulated cluster DNS.
@@ -75,12 +78,22 @@ type Cluster struct {
 	// each connection time out whatever the policies say: a busy node
 	// dropping a packet now and then.
 	TimeoutEvery int
+	// ClusterNetworkPolicies are those of the scenarios run on the cluster,
+	// by scenario name, as the scenarios declare them. The orchestrator does
+	// not create them (the fake clientset holds no custom resources): from
+	// EnforceClusterNetworkPolicies on (the run's apply phase), the cluster
+	// enforces the scenario's whose namespaces exist, with its logical
+	// namespace names rewritten to the run's, and for its own pods only
+	// (each subject is limited to the scenario's namespaces), so that
+	// scenarios run together do not see each other's.
+	ClusterNetworkPolicies map[string][]cnpv1.ClusterNetworkPolicy
 
 	mu       sync.Mutex
 	nextPod  int
 	nextSvc  int
 	policyAt map[string]time.Time // "ns/name" → when it was created
 	attempts map[string]int       // connection → attempts so far (TimeoutEvery)
+	cnpsOn   bool                 // EnforceClusterNetworkPolicies was called
 }
 
 var _ orchestrator.Executor = (*Cluster)(nil)
@@ -268,7 +281,7 @@ func parseCommand(argv []string) (reqs []probe.Request, single bool, err error) 
 // world is the cluster's objects at one moment, with the engine built from
 // them.
 type world struct {
-	engine   *policy.Engine
+	engine   policy.Decider
 	logical  *strings.Replacer // run namespace names → the scenario's names
 	pods     []policy.Pod
 	podsByIP map[string]*policy.Pod
@@ -314,11 +327,87 @@ func (c *Cluster) world(ctx context.Context) (*world, error) {
 			w.podsByIP[ip] = &w.pods[i]
 		}
 	}
-	w.engine, err = policy.NewEngine(namespaces, w.pods, c.inEffect(nps.Items))
+	engine, err := policy.NewEngine(namespaces, w.pods, c.inEffect(nps.Items))
 	if err != nil {
 		return nil, fmt.Errorf("simulated cluster: %w", err)
 	}
+	w.engine = engine
+	if cnps := c.clusterPolicies(nss.Items); len(cnps) > 0 {
+		if w.engine, err = policy.NewTieredEngine(engine, cnps); err != nil {
+			return nil, fmt.Errorf("simulated cluster: %w", err)
+		}
+	}
 	return w, nil
+}
+
+// EnforceClusterNetworkPolicies makes the cluster enforce its
+// ClusterNetworkPolicies from now on. A run calls it when it applies the
+// policies, after its control probes.
+func (c *Cluster) EnforceClusterNetworkPolicies(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cnpsOn = true
+	return nil
+}
+
+// clusterPolicies returns the ClusterNetworkPolicies in effect among
+// namespaces: those of each scenario whose namespaces exist, rewritten to
+// the real namespace names and limited to them as subjects. A name that
+// several scenarios use is prefixed with the scenario's name.
+func (c *Cluster) clusterPolicies(namespaces []corev1.Namespace) []cnpv1.ClusterNetworkPolicy {
+	c.mu.Lock()
+	on := c.cnpsOn
+	c.mu.Unlock()
+	if !on || c.IgnorePolicies || len(c.ClusterNetworkPolicies) == 0 {
+		return nil
+	}
+	nsNames := map[string]map[string]string{} // scenario → logical → real
+	for _, ns := range namespaces {
+		sc, logical := ns.Labels[orchestrator.LabelScenario], ns.Labels[orchestrator.LabelLogicalNamespace]
+		if sc == "" || logical == "" {
+			continue
+		}
+		if nsNames[sc] == nil {
+			nsNames[sc] = map[string]string{}
+		}
+		nsNames[sc][logical] = ns.Name
+	}
+	uses := map[string]int{}
+	var scs []string
+	for sc, cnps := range c.ClusterNetworkPolicies {
+		if nsNames[sc] == nil {
+			continue
+		}
+		scs = append(scs, sc)
+		for _, p := range cnps {
+			uses[p.Name]++
+		}
+	}
+	sort.Strings(scs)
+	var out []cnpv1.ClusterNetworkPolicy
+	for _, sc := range scs {
+		names := nsNames[sc]
+		var real []string
+		for _, r := range names {
+			real = append(real, r)
+		}
+		sort.Strings(real)
+		s := &scenarios.Scenario{Spec: scenarios.Spec{ClusterNetworkPolicies: c.ClusterNetworkPolicies[sc]}}
+		for _, p := range scenarios.RewriteClusterPolicies(s, names) {
+			if uses[p.Name] > 1 {
+				p.Name = sc + "." + p.Name
+			}
+			scope := metav1.LabelSelectorRequirement{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: real}
+			switch {
+			case p.Spec.Subject.Namespaces != nil:
+				p.Spec.Subject.Namespaces.MatchExpressions = append(p.Spec.Subject.Namespaces.MatchExpressions, scope)
+			case p.Spec.Subject.Pods != nil:
+				p.Spec.Subject.Pods.NamespaceSelector.MatchExpressions = append(p.Spec.Subject.Pods.NamespaceSelector.MatchExpressions, scope)
+			}
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (w *world) pod(namespace, name string) *policy.Pod {

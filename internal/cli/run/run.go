@@ -29,6 +29,7 @@ import (
 	"github.com/netverify/netverify/simulate"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // Permissions are what `netverify run` needs, cluster-wide.
@@ -276,6 +277,8 @@ type target struct {
 	clients *kube.Clients
 	exec    orchestrator.Executor
 	clock   orchestrator.Clock // nil: the wall clock
+	// applyExtra, for the orchestrator's apply phase (orchestrator.Options.ApplyExtra).
+	applyExtra func(context.Context) error
 }
 
 // connect returns the real cluster, once it has checked that the run may do
@@ -314,11 +317,22 @@ func (o *options) permissions() []kube.Permission {
 // simulated returns a cluster without a cluster (--dry-run): the simulated
 // cluster answers probes from the policies, on virtual time, so budgets
 // cost nothing.
-func simulated() target {
+//
+// The scenarios' ClusterNetworkPolicies, which the orchestrator does not
+// create, are handed to the simulated cluster directly.
+func simulated(scs []*scenarios.Scenario) target {
 	clock := orchestrator.NewVirtualClock(time.Now())
 	sim := simulate.New()
 	sim.Clock = clock
-	return target{clients: &kube.Clients{Clientset: sim.Client}, exec: sim, clock: clock}
+	for _, sc := range scs {
+		if len(sc.Spec.ClusterNetworkPolicies) > 0 {
+			if sim.ClusterNetworkPolicies == nil {
+				sim.ClusterNetworkPolicies = map[string][]cnpv1.ClusterNetworkPolicy{}
+			}
+			sim.ClusterNetworkPolicies[sc.Metadata.Name] = sc.Spec.ClusterNetworkPolicies
+		}
+	}
+	return target{clients: &kube.Clients{Clientset: sim.Client}, exec: sim, clock: clock, applyExtra: sim.EnforceClusterNetworkPolicies}
 }
 
 func (o *options) run(parent context.Context) error {
@@ -332,7 +346,7 @@ func (o *options) run(parent context.Context) error {
 		if o.output == report.FormatTable {
 			fmt.Fprintln(o.streams.ErrOut, wideHint)
 		}
-		t = simulated()
+		t = simulated(o.scs)
 	} else {
 		var err error
 		if t, err = o.connect(ctx); err != nil {
@@ -392,6 +406,7 @@ func (o *options) runner(t target) *orchestrator.Runner {
 		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
 		ReadyTimeout: o.readyTimeout, Keep: orchestrator.KeepMode(o.keep), Placement: o.placement,
 		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut, CleanupCommand: o.cleanupCommand,
+		ApplyExtra: t.applyExtra,
 	}
 	if o.dryRun {
 		// the simulated cluster pulls no image: there is no secret to copy

@@ -513,8 +513,8 @@ func TestExpectPoliciesLeavesScenariosAlone(t *testing.T) {
 	}
 }
 
-// A scenario with clusterNetworkPolicies is refused before anything is
-// created, live (exit 2, Connect never called) and, for now, with --dry-run.
+// A live run of a scenario with clusterNetworkPolicies is refused before
+// anything is created (exit 2, Connect never called).
 func TestClusterPoliciesRefused(t *testing.T) {
 	t.Parallel()
 	file := "../../../scenarios/testdata/valid/cluster-network-policies.yaml"
@@ -526,8 +526,23 @@ func TestClusterPoliciesRefused(t *testing.T) {
 	if calls.Load() != 0 {
 		t.Errorf("live: connected %d times, want none", calls.Load())
 	}
-	got = execute(t, with(noCluster(t)), "", "--dry-run", "-f", file)
-	if got.code != 2 || !strings.Contains(errText(got.err), "nothing was created") {
-		t.Errorf("--dry-run: exit %d (%v), want 2", got.code, got.err)
+}
+
+// --dry-run evaluates a scenario's clusterNetworkPolicies: its expectations
+// (an Admin Deny over a NetworkPolicy allow, Pass, Baseline Deny) all pass,
+// and -o wide names the deciding policy, tier and rule.
+func TestDryRunClusterPolicies(t *testing.T) {
+	t.Parallel()
+	file := "../../../scenarios/testdata/valid/cluster-network-policies.yaml"
+	for _, args := range [][]string{{"-o", "wide"}, {"-o", "wide", "--expect", "policies"}} {
+		got := execute(t, with(noCluster(t)), "", append([]string{"--dry-run", "-f", file}, args...)...)
+		if got.code != 0 {
+			t.Fatalf("%v: exit %d (%v), want 0\nstdout:\n%s\nstderr:\n%s", args, got.code, got.err, got.stdout, got.stderr)
+		}
+		for _, w := range []string{`admin policy "deny-other-to-web"`, `"deny-other": Deny`, `baseline policy "baseline-deny"`, "PASSED: "} {
+			if !strings.Contains(got.stdout, w) {
+				t.Errorf("%v: stdout lacks %q:\n%s", args, w, got.stdout)
+			}
+		}
 	}
 }
