@@ -324,6 +324,9 @@ func (v *validator) clusterPolicies() {
 		}
 		v.labels(md.Child("labels"), pol.Labels)
 		v.annotations(md.Child("annotations"), pol.Annotations)
+		if len(pol.Status.Conditions) > 0 {
+			v.add(p.Child("status"), "not allowed in a scenario: the status is the cluster's")
+		}
 		if v.cnpCheck == nil {
 			continue
 		}

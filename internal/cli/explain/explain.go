@@ -37,6 +37,9 @@ func NewCommand(streams kube.Streams) *cobra.Command {
 		Long: `Explain, without a cluster, how a scenario's NetworkPolicies decide one
 connection: which policies select the source (egress) and the destination
 (ingress), which rule allows the connection or why none does, and the verdict.
+When the scenario has clusterNetworkPolicies, it first names, for each side,
+the ClusterNetworkPolicy tier, policy and rule that decided (or the
+NetworkPolicies an Admin Pass or no match handed it to).
 
 --from names a scenario pod ("ns/pod", or "pod" when the scenario has one
 namespace); --to is a pod, "svc:NAME" (explained for each pod the Service
