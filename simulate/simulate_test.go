@@ -13,6 +13,7 @@ import (
 	"github.com/netverify/netverify/scenarios"
 	"github.com/netverify/netverify/simulate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 const coreYAML = `apiVersion: netverify.io/v1alpha1
@@ -299,5 +300,48 @@ func TestAllowedNotFailedByALateTimeout(t *testing.T) {
 				t.Errorf("timeout every %d attempts: %s → %s: %s (%s)", every, r.From, r.To, r.Status, r.Reason)
 			}
 		}
+	}
+}
+
+// A scenario's ClusterNetworkPolicies govern its own pods only: run beside
+// it, a scenario without policies, with the same logical namespace name, is
+// untouched by its cluster-wide Baseline deny, and its control probes (made
+// before the apply phase) are not blocked.
+func TestClusterNetworkPoliciesScopedToTheirScenario(t *testing.T) {
+	t.Parallel()
+	const denyYAML = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: denied}
+spec:
+  namespaces: [{name: app}]
+  pods: [{name: a, ports: [{port: 80}]}, {name: b}]
+  clusterNetworkPolicies:
+  - metadata: {name: deny-all}
+    spec:
+      tier: Baseline
+      priority: 1
+      subject: {namespaces: {}}
+      ingress: [{name: deny, action: Deny, from: [{namespaces: {}}]}]
+  expect:
+  - {from: b, to: a, port: 80, allowed: false}
+---
+apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: open}
+spec:
+  namespaces: [{name: app}]
+  pods: [{name: a, ports: [{port: 80}]}, {name: b}]
+  expect:
+  - {from: b, to: a, port: 80, allowed: true}
+`
+	scs := load(t, denyYAML)
+	c := simulate.New()
+	c.ClusterNetworkPolicies = map[string][]cnpv1.ClusterNetworkPolicy{"denied": scs[0].Spec.ClusterNetworkPolicies}
+	rep, _ := runOn(t, c, orchestrator.Options{ApplyExtra: c.EnforceClusterNetworkPolicies}, scs)
+	if rep.Summary.Passed != 2 {
+		t.Fatalf("summary %+v\n%s", rep.Summary, rows(rep))
+	}
+	if got := rep.Results[0].DecidedBy; !strings.Contains(got, `baseline policy "deny-all"`) {
+		t.Errorf("blocked row decided by %q, want the Baseline policy", got)
 	}
 }
