@@ -3,15 +3,20 @@ package orchestrator
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/netverify/netverify/probe"
 	"github.com/netverify/netverify/results"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // busyOptions are a real run's budgets: a minute to match, a 1s timeout.
@@ -207,5 +212,56 @@ func TestRunStarvedControlIsTooBusy(t *testing.T) {
 	res := rep.Results[1]
 	if want := "too-busy: control probe (without policy): the cluster was too busy to decide: 2 of the 3 observations needed"; res.Status != results.Inconclusive || !strings.HasPrefix(res.Reason, want) {
 		t.Errorf("random -> backend: %s %q (%d attempts), want inconclusive %q…", res.Status, res.Reason, res.Attempts, want)
+	}
+}
+
+// A cluster that creates pods slowly but steadily (a CNI rate-limiting
+// endpoint creation) is waited for: --ready-timeout bounds how long no pod
+// becomes Ready, not the whole wait.
+func TestRunPodsReadySlowlyButSteadily(t *testing.T) {
+	t.Parallel()
+	c := newFakeClient(true)
+	clock := testClock()
+	start := clock.Now()
+	var created []string // pod keys in creation order
+	var mu sync.Mutex
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		mu.Lock()
+		created = append(created, p.Namespace+"/"+p.Name)
+		mu.Unlock()
+		return false, nil, nil
+	})
+	// the k-th pod (from 0) is Ready 50s·(k+1) after the start: 4 pods,
+	// 200s in all, each step within the 60s ready timeout
+	c.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		obj, err := c.Tracker().List(corev1.SchemeGroupVersion.WithResource("pods"), corev1.SchemeGroupVersion.WithKind("Pod"), a.GetNamespace())
+		if err != nil {
+			return true, nil, err
+		}
+		list := obj.(*corev1.PodList)
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range list.Items {
+			p := &list.Items[i]
+			k := slices.Index(created, p.Namespace+"/"+p.Name)
+			if clock.Now().Sub(start) < time.Duration(k+1)*50*time.Second {
+				p.Status.Conditions = nil // not Ready yet
+			}
+		}
+		return true, list, nil
+	})
+	opts := testOptions()
+	opts.ReadyTimeout = time.Minute
+	r := &Runner{Client: c, Exec: &scriptedExec{answer: enforcing(c)}, Opts: opts, Clock: clock}
+	rep, _, err := r.Run(context.Background(), loadScenarios(t, coreYAML))
+	if err != nil {
+		t.Fatalf("a steadily progressing cluster was given up: %v", err)
+	}
+	if rep.Summary.Passed != 3 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	if took := clock.Now().Sub(start); took < 150*time.Second {
+		t.Errorf("run took %s: the pods were not slow", took)
 	}
 }

@@ -166,7 +166,12 @@ func (x *run) createObjects(ctx context.Context, plan *Plan) error {
 
 // waitReady polls the run's pods until all are Ready, then records their IPs.
 func (x *run) waitReady(ctx context.Context, plan *Plan) error {
-	deadline := x.clock.Now().Add(x.o.ReadyTimeout)
+	// The wait ends when no pod became Ready for ReadyTimeout: a busy
+	// cluster that creates pods slowly (a CNI rate-limiting endpoint
+	// creation, a kubelet backing off) is waited for while it progresses.
+	start := x.clock.Now()
+	deadline := start.Add(x.o.ReadyTimeout)
+	lastReady := -1
 	byNS := map[string][]*PlannedPod{}
 	for _, pp := range plan.Pods {
 		byNS[pp.Pod.Namespace] = append(byNS[pp.Pod.Namespace], pp)
@@ -216,8 +221,11 @@ func (x *run) waitReady(ctx context.Context, plan *Plan) error {
 		if len(stuckPods) > 0 {
 			return x.stuckError(stuckPods, why)
 		}
+		if ready := len(plan.Pods) - len(notReady); ready > lastReady {
+			lastReady, deadline = ready, x.clock.Now().Add(x.o.ReadyTimeout)
+		}
 		if x.clock.Now().After(deadline) {
-			return &InfraError{x.notReadyError(ctx, notReady)}
+			return &InfraError{x.notReadyError(ctx, notReady, len(plan.Pods), x.clock.Now().Sub(start))}
 		}
 		if err := sleep(ctx, x.clock, 250*time.Millisecond); err != nil {
 			return err
@@ -238,9 +246,10 @@ func podReady(p *corev1.Pod) bool {
 }
 
 // notReadyError names the pods that did not come up, why, and their events.
-func (x *run) notReadyError(ctx context.Context, pods []*corev1.Pod) error {
+func (x *run) notReadyError(ctx context.Context, pods []*corev1.Pod, total int, waited time.Duration) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d probe pod(s) not Ready after %s:", len(pods), x.o.ReadyTimeout)
+	fmt.Fprintf(&b, "%d of %d probe pod(s) not Ready after %s, none became Ready in the last %s (--ready-timeout):",
+		len(pods), total, waited.Round(time.Second), x.o.ReadyTimeout)
 	for i, p := range pods {
 		if i == 5 {
 			fmt.Fprintf(&b, "\n  … and %d more", len(pods)-5)

@@ -83,7 +83,8 @@ type Options struct {
 	// slows to a tenth of the time already spent (at most 1s) as a budget
 	// wears on, so a long budget costs few rounds.
 	RetryInterval time.Duration
-	// ReadyTimeout bounds the wait for probe pods to become Ready (default 2m).
+	// ReadyTimeout bounds how long the wait for probe pods to become Ready
+	// may go without any of them becoming Ready (default 2m).
 	ReadyTimeout time.Duration
 	// Keep says when the run's namespaces are left in place rather than
 	// deleted (default KeepNever).

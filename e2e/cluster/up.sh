@@ -222,6 +222,12 @@ if [[ $CNI != none ]]; then
   ln -sf /usr/bin/llvm-objcopy-19 "$STATE/bin/llvm-objcopy" 2>/dev/null || true
   policy=default; [[ $CNI == cilium-noenforce ]] && policy=never
   touch "$RUNDIR/cilium-started"
+  # The agent's default endpoint-create limit (0.5/s, burst 4, adjusted down
+  # when creation is slow) answers 429 to the CNI plugin once a request would
+  # wait over 60 s: with the e2e suites creating a hundred probe pods at once
+  # on two cores, pods then sit in ContainerCreating behind kubelet's
+  # back-off for minutes. Creation speed stays bounded by the 4 parallel
+  # requests; only the queueing rate and wait are raised.
   start cilium-agent env PATH="$STATE/bin:$PATH" K8S_NODE_NAME="$NODE_NAME" \
     "$CILIUM_DIR/bin/cilium-agent" --k8s-kubeconfig-path="$KUBECONFIG_PATH" \
     --identity-allocation-mode=crd --ipam=kubernetes --enable-policy="$policy" \
@@ -231,7 +237,8 @@ if [[ $CNI != none ]]; then
     --cgroup-root=/sys/fs/cgroup/unified --bpf-root=/sys/fs/bpf --lib-dir="$CILIUM_DIR/lib" \
     --state-dir=/var/run/cilium --cluster-name=netverify --cluster-id=0 \
     --write-cni-conf-when-ready="$STATE/cilium-cni/05-cilium.conflist" --cni-exclusive=false \
-    --devices="$UPLINK" --ipv4-native-routing-cidr="$POD_CIDR"
+    --devices="$UPLINK" --ipv4-native-routing-cidr="$POD_CIDR" \
+    --api-rate-limit="endpoint-create=rate-limit:10/s,rate-burst:20,max-wait-duration:180s,auto-adjust:false"
   wait_for cilium-agent 180 test -s "$STATE/cilium-cni/05-cilium.conflist"
   wait_for cilium-agent 60 "$CILIUM_DIR/bin/cilium-dbg" status --brief
   cp "$STATE/cilium-cni/05-cilium.conflist" "$STATE/cni/net.d/05-cilium.conflist"

@@ -217,7 +217,7 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up the whole run after this long (cleanup still runs)")
 	f.DurationVar(&o.probeTimeout, "probe-timeout", time.Second, "timeout of one connection attempt")
 	f.DurationVar(&o.matchBudget, "match-budget", orchestrator.DefaultMatchBudget, "after policies are applied, retry a mismatching probe for this long: how long the CNI may take to enforce (slow enforcement is reported, not failed)")
-	f.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long probe pods may take to become Ready")
+	f.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long the wait for Ready probe pods may go without one becoming Ready (a slow but progressing cluster is waited for)")
 	f.StringVar(&o.keep, "keep", string(orchestrator.KeepNever), "leave the run's namespaces for debugging and the reproduce commands: always, on-failure (when an expectation failed, broke or was inconclusive) or never; --keep alone means always")
 	f.Lookup("keep").NoOptDefVal = string(orchestrator.KeepAlways)
 	f.StringVar(&o.imageProbe, "image-probe", version.ProbeImage(), "probe image (holds /netverify-probe; serves and probes); set it for your own registry")
