@@ -179,6 +179,7 @@ type auditFinding struct {
 }
 
 func TestAuditFindsSeededMisconfigurations(t *testing.T) {
+	notOnSecondNonEnforcing(t)
 	t.Parallel()
 	namespaces := []string{auditBadNS, auditDevNS, auditGoodNS}
 	for _, ns := range namespaces {

@@ -51,6 +51,7 @@ func TestBuiltinSuite(t *testing.T) {
 // Pointed at an address that answers nothing, the built-in metadata checks
 // are skipped, while the same check in a user's scenario is inconclusive.
 func TestMetadataTargetMissing(t *testing.T) {
+	notOnSecondNonEnforcing(t)
 	t.Parallel()
 	if !E.local {
 		t.Skip("needs the local cluster's blackholed address")

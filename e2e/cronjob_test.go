@@ -44,6 +44,7 @@ type history []struct {
 // The shipped deploy/ (kustomize) runs netverify in the cluster with only its
 // own RBAC, confined by its ValidatingAdmissionPolicy, and keeps a report.
 func TestScheduledReport(t *testing.T) {
+	notOnSecondNonEnforcing(t)
 	t.Parallel()
 	defer guardBefore(t)()
 	base := filepath.Join(E.repo, "deploy", "kustomize", "base")

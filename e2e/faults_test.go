@@ -133,6 +133,7 @@ func TestKilledRunCleanedUp(t *testing.T) {
 // or in correct verdicts — never a wrong one — and cleans up once the server
 // is back.
 func TestAPIServerRestartMidRun(t *testing.T) {
+	notOnSecondNonEnforcing(t)
 	localOnly(t)
 	defer guardBefore(t)()
 	r := startRun(t, "-f", testdata("core.yaml"), "-o", "json")

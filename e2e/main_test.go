@@ -240,3 +240,16 @@ func noLeftoversPrefix(t testing.TB, prefix string) {
 		time.Sleep(time.Second)
 	}
 }
+
+// notOnSecondNonEnforcing skips t on the cilium-noenforce mode. That mode
+// exists to show the checks fail on Cilium's datapath with enforcement off
+// (the smoke test, the core scenario, the built-in suite, the impostor, the
+// agnhost fallback and the killed run run there); what t checks beyond that
+// does not depend on which non-enforcing CNI runs it and is covered on the
+// none mode, so running it twice would only cost CI time (docs/ci.md).
+func notOnSecondNonEnforcing(t *testing.T) {
+	t.Helper()
+	if *flagCNI == "cilium-noenforce" {
+		t.Skip("covered on the none mode: this check does not depend on which non-enforcing CNI runs it")
+	}
+}

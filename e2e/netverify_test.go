@@ -136,6 +136,7 @@ func TestInvalidScenarioCreatesNothing(t *testing.T) {
 }
 
 func TestInterruptLeavesNothing(t *testing.T) {
+	notOnSecondNonEnforcing(t)
 	t.Parallel()
 	defer guardBefore(t)()
 	// An expectation that never matches keeps the run probing for its budget.

@@ -63,6 +63,7 @@ var runIDRe = regexp.MustCompile(`\brun ([a-z0-9]{6})\b`)
 // engine, load it the way a containerd node does (`kind load image-archive`
 // does the same inside a kind node), then `netverify run` with its defaults.
 func TestReadmeOwnCluster(t *testing.T) {
+	notOnSecondNonEnforcing(t)
 	t.Parallel()
 	if !E.local {
 		t.Skip("loads the image into the local cluster's containerd")
