@@ -7,6 +7,7 @@
 //	control   control: targets of blocked expectations probed before any policy
 //	apply     applyPolicies: the scenarios' NetworkPolicies
 //	probe     probe: rounds until each probe settles or the match budget runs out
+//	          (a busy cluster gets up to three budgets to give each 6 observations)
 //	compare   compare: one results.Result per probe
 //	clean up  cleanUp: the run's namespaces deleted, on every path
 //
