@@ -91,7 +91,7 @@ func summarize(dir string) (string, error) {
 	slices.Sort(modes)
 	var b strings.Builder
 	b.WriteString("# Soak\n\n")
-	fmt.Fprintf(&b, "Written by `make soak` on %s: the built-in suite run again and again on the enforcing local cluster (Cilium) and once per non-enforcing mode, on a fresh cluster each, while the machine also builds. Target: 0 wrong verdicts.\n\n", time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Written by `make soak` on %s: the built-in suite run again and again on the enforcing local cluster (Cilium) and once per non-enforcing mode, on a fresh cluster each. Target: 0 wrong verdicts.\n\n", time.Now().UTC().Format("2006-01-02"))
 	b.WriteString("| mode | runs | wrong verdicts | exit codes | enforcement latency p50 / p90 / max (ms) | slow runs (> 5 s) | run time min / median / max (s) |\n")
 	b.WriteString("|---|---:|---:|---|---|---:|---|\n")
 	for _, m := range modes {
