@@ -101,15 +101,7 @@ func (p cnpPort) matches(port int32, protocol corev1.Protocol, dst *Pod) bool {
 	if p.name == "" {
 		return p.protocol == protocol && p.first <= port && port <= p.last
 	}
-	if dst == nil {
-		return false
-	}
-	for _, cport := range dst.Ports {
-		if cport.Name == p.name && containerProtocol(cport) == protocol && cport.ContainerPort == port {
-			return true
-		}
-	}
-	return false
+	return namedPortIs(dst, p.name, protocol, port)
 }
 
 // CNPError is one problem with a ClusterNetworkPolicy that the API server

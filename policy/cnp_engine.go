@@ -113,27 +113,9 @@ func (t *TieredEngine) Decide(src, dst Peer, port int32, protocol corev1.Protoco
 	if err != nil {
 		return Decision{}, err
 	}
-	s, d := c.src, c.dst
-	egress, egressNP := t.side(Egress, s, d, c)
-	ingress, ingressNP := t.side(Ingress, d, s, c)
-	dec := Decision{
-		Verdict: combine(egress.verdict, ingress.verdict),
-		Reason:  sideLabel(Egress, s) + ": " + egress.text + "; " + sideLabel(Ingress, d) + ": " + ingress.text,
-		Egress:  egress.verdict,
-		Ingress: ingress.verdict,
-	}
-	if dec.Verdict == Allowed {
-		return dec, nil
-	}
-	if why := cniDependent(s, d); why != "" {
-		dec.Reason = fmt.Sprintf("%s; the policies alone say %s: %s", why, dec.Verdict, dec.Reason)
-		dec.Verdict = ImplementationDefined
-		return dec, nil
-	}
-	if dec.Verdict == Blocked {
-		t.np.unknownIPs(&dec, s, d, c, egressNP, ingressNP)
-	}
-	return dec, nil
+	egress, egressNP := t.side(Egress, c.src, c.dst, c)
+	ingress, ingressNP := t.side(Ingress, c.dst, c.src, c)
+	return t.np.decision(c, egress, ingress, egressNP, ingressNP), nil
 }
 
 // reading is one way a side's evaluation can go: the steps taken through

@@ -287,15 +287,7 @@ func (p compiledPort) matches(port int32, protocol corev1.Protocol, dst *Pod) bo
 	case p.any:
 		return true
 	case p.name != "":
-		if dst == nil {
-			return false
-		}
-		for _, cport := range dst.Ports {
-			if cport.Name == p.name && containerProtocol(cport) == protocol && cport.ContainerPort == port {
-				return true
-			}
-		}
-		return false
+		return namedPortIs(dst, p.name, protocol, port)
 	default:
 		return p.first <= port && port <= p.last
 	}
@@ -327,4 +319,19 @@ func withNameLabel(name string, l map[string]string) labels.Set {
 		set[namespaceNameLabel] = name
 	}
 	return set
+}
+
+// namedPortIs reports whether dst has a container port called name with the
+// given protocol and number (a named port resolves on the destination pod;
+// without one it matches nothing).
+func namedPortIs(dst *Pod, name string, protocol corev1.Protocol, port int32) bool {
+	if dst == nil {
+		return false
+	}
+	for _, cport := range dst.Ports {
+		if cport.Name == name && containerProtocol(cport) == protocol && cport.ContainerPort == port {
+			return true
+		}
+	}
+	return false
 }

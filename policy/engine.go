@@ -112,9 +112,17 @@ func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (De
 	if err != nil {
 		return Decision{}, err
 	}
+	egress := e.side(Egress, c.src, c.dst, c)
+	ingress := e.side(Ingress, c.dst, c.src, c)
+	return e.decision(c, egress, ingress, true, true), nil
+}
+
+// decision combines the two sides of connection c into the Decision, then
+// applies what the API leaves to the CNI: self, node and hostNetwork
+// traffic, and — on the sides NetworkPolicies decided (egressNP, ingressNP)
+// — pods of unknown IP. Only a definite Allowed stands unchanged.
+func (e *Engine) decision(c connection, egress, ingress sideResult, egressNP, ingressNP bool) Decision {
 	s, d := c.src, c.dst
-	egress := e.side(Egress, s, d, c)
-	ingress := e.side(Ingress, d, s, c)
 	dec := Decision{
 		Verdict: combine(egress.verdict, ingress.verdict),
 		Reason:  sideLabel(Egress, s) + ": " + egress.text + "; " + sideLabel(Ingress, d) + ": " + ingress.text,
@@ -122,18 +130,17 @@ func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (De
 		Ingress: ingress.verdict,
 	}
 	if dec.Verdict == Allowed {
-		return dec, nil
+		return dec
 	}
-	// Traffic the API leaves to the CNI: only a definite Allowed stands.
 	if why := cniDependent(s, d); why != "" {
 		dec.Reason = fmt.Sprintf("%s; the policies alone say %s: %s", why, dec.Verdict, dec.Reason)
 		dec.Verdict = ImplementationDefined
-		return dec, nil
+		return dec
 	}
 	if dec.Verdict == Blocked {
-		e.unknownIPs(&dec, s, d, c, true, true)
+		e.unknownIPs(&dec, s, d, c, egressNP, ingressNP)
 	}
-	return dec, nil
+	return dec
 }
 
 // connection validates and resolves the arguments of Decide.
