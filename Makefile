@@ -32,10 +32,7 @@ test-unit:
 
 # fuzz: each fuzz target for FUZZTIME (default 60s; `make test` runs 2s each).
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
-	  $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*} >/dev/null || { $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=1x ./$${t%%:*}; exit 1; }; \
-	done
+	@GO=$(GO) hack/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 # test: unit tests, then for each cluster mode: bring the local cluster up,
 # run the e2e suite on it, tear it down (also when a test fails). Fails when
