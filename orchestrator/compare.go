@@ -9,6 +9,7 @@ import (
 
 	"github.com/netverify/netverify/probe"
 	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
 )
 
 // compare turns a probe's outcome into its result.
@@ -53,6 +54,9 @@ func compare(s *probeState) results.Result {
 	default: // Pending: the run ended before the probe did
 		res.Observed, res.Status, res.Reason = results.Error, results.StatusError, fmt.Sprintf("%s: never probed", results.ReasonError)
 	}
+	if e.Note != "" {
+		res.Reason += "; " + e.Note
+	}
 	return res
 }
 
@@ -96,4 +100,29 @@ func portName(s *probeState) string {
 		return ""
 	}
 	return s.Expectation.Port
+}
+
+// skippedResults reports every expectation of a scenario the run left out.
+func skippedResults(sk SkippedScenario) []results.Result {
+	var out []results.Result
+	for _, e := range sk.Scenario.Spec.Expect {
+		res := results.Result{
+			Scenario: sk.Scenario.Metadata.Name, Name: e.Name, From: e.From, To: e.To,
+			Protocol: strings.ToUpper(orTCP(e.Protocol)), Expected: results.Blocked,
+			Observed: results.None, Status: results.Skipped, Reason: sk.Why,
+		}
+		if e.IsAllowed() {
+			res.Expected = results.Allowed
+		}
+		if n, err := strconv.Atoi(e.Port); err == nil {
+			res.Port = n
+		} else {
+			res.PortName = e.Port
+		}
+		if t, err := scenarios.ParseTarget(e.To); err == nil && t.Kind == scenarios.TargetDNS {
+			res.Port, res.PortName, res.Protocol = 53, "", "DNS"
+		}
+		out = append(out, res)
+	}
+	return out
 }

@@ -56,9 +56,10 @@ func (x *run) prepare(plan *Plan) []*probeState {
 // needsControl reports whether a probe is controlled before policies are
 // applied: every blocked expectation, and the built-in suite's checks of
 // outside targets whichever way they expect (where such a target does not
-// exist, the check does not apply).
+// exist, the check does not apply), unless the expectation says why it
+// cannot be (Expectation.NoControl).
 func needsControl(s *probeState) bool {
-	if !s.pending() {
+	if !s.pending() || s.Expectation.NoControl != "" {
 		return false
 	}
 	return !s.Expectation.IsAllowed() || (s.Outside() && s.Builtin)

@@ -78,10 +78,16 @@ const cleanupTimeout = 4 * time.Minute
 func (x *run) cleanUp(ctx context.Context) error {
 	if x.keep {
 		fmt.Fprintf(x.o.Log, "--keep=%s: leaving the run's namespaces; remove them with: kubectl delete namespace -l %s\n", x.o.Keep, RunSelector(x.o.RunID))
+		if len(x.createdCNPs) > 0 {
+			// confined to the kept namespaces, they keep the repro lines true
+			fmt.Fprintf(x.o.Log, "--keep=%s: leaving the run's ClusterNetworkPolicies too; remove them with: kubectl delete clusternetworkpolicies -l %s\n", x.o.Keep, RunSelector(x.o.RunID))
+		}
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
+	// the ClusterNetworkPolicies first: they must not outlive their namespaces
+	cnpErr := x.cleanUpClusterPolicies(cctx)
 	names := slices.Clone(x.created)
 	if list, err := x.client.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: RunSelector(x.o.RunID)}); err == nil {
 		for _, ns := range list.Items {
@@ -90,7 +96,7 @@ func (x *run) cleanUp(ctx context.Context) error {
 			}
 		}
 	}
-	if err := DeleteNamespaces(cctx, x.client, names, true); err != nil {
+	if err := errors.Join(cnpErr, DeleteNamespaces(cctx, x.client, names, true)); err != nil {
 		fmt.Fprintf(x.o.Log, "cleanup of run %s incomplete: %v (run `%s`)\n", x.o.RunID, err, x.o.CleanupCommand)
 		return &InfraError{fmt.Errorf("cleanup: %w", err)}
 	}

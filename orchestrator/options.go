@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"context"
 	"io"
 	"time"
 
@@ -101,10 +100,10 @@ type Options struct {
 	// notes about leftovers (default "netverify cleanup"; under the kubectl
 	// plugin "kubectl netverify cleanup").
 	CleanupCommand string
-	// ApplyExtra, when set, is called in the apply phase, after the
-	// NetworkPolicies are created and before the probes: the simulated
-	// cluster of a dry run starts enforcing ClusterNetworkPolicies there.
-	ApplyExtra func(ctx context.Context) error
+	// NoClusterPolicies, when set, says why the cluster cannot take
+	// ClusterNetworkPolicies (it does not serve the kind): scenarios that
+	// declare some are then skipped with this reason, nothing created.
+	NoClusterPolicies string
 }
 
 // KeepMode says when a run leaves its namespaces (and everything in them)

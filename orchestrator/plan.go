@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // Plan is everything a run will create and probe, computed from scenarios
@@ -29,7 +30,19 @@ type Plan struct {
 	Pods       []*PlannedPod
 	Services   []*corev1.Service
 	Policies   []networkingv1.NetworkPolicy
-	Probes     []*PlannedProbe
+	// ClusterPolicies are the scenarios' ClusterNetworkPolicies, confined
+	// to their scenario's namespaces (see planClusterPolicies).
+	ClusterPolicies []cnpv1.ClusterNetworkPolicy
+	Probes          []*PlannedProbe
+	// Skipped are scenarios the cluster cannot run (Options.NoClusterPolicies):
+	// nothing is created for them; each expectation is reported skipped.
+	Skipped []SkippedScenario
+}
+
+// SkippedScenario is a scenario left out of a run, and why.
+type SkippedScenario struct {
+	Scenario *scenarios.Scenario
+	Why      string
 }
 
 // PlannedPod is a probe pod and where it comes from.
@@ -93,6 +106,10 @@ func MakePlan(scs []*scenarios.Scenario, o Options) (*Plan, error) {
 	}
 	p := &Plan{RunID: o.RunID}
 	for si, sc := range scs {
+		if len(sc.Spec.ClusterNetworkPolicies) > 0 && o.NoClusterPolicies != "" {
+			p.Skipped = append(p.Skipped, SkippedScenario{Scenario: sc, Why: o.NoClusterPolicies})
+			continue
+		}
 		if err := p.addScenario(si+1, sc, o); err != nil {
 			return nil, fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
 		}
@@ -170,6 +187,7 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 		np.ResourceVersion = ""
 		p.Policies = append(p.Policies, np)
 	}
+	p.planClusterPolicies(idx, sc, nsNames, o)
 	for i, e := range sc.Spec.Expect {
 		pr, err := planProbe(sc, i, e, pods, services)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/netverify/netverify/scenarios"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	cnpclient "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned"
 )
 
 // Runner runs scenarios on a cluster. A Runner may be used for several runs,
@@ -16,8 +17,11 @@ import (
 // Opts.RunID is set) and its own state.
 type Runner struct {
 	Client kubernetes.Interface
-	Exec   Executor
-	Opts   Options
+	// Policies creates and deletes ClusterNetworkPolicies; needed only when
+	// a scenario has some.
+	Policies cnpclient.Interface
+	Exec     Executor
+	Opts     Options
 	// Clock times budgets and pauses; the wall clock when nil.
 	Clock Clock
 }
@@ -43,13 +47,15 @@ func (e *InfraError) Unwrap() error { return e.Err }
 
 // run is the state of one Run.
 type run struct {
-	client  kubernetes.Interface
-	exec    Executor
-	o       Options
-	clock   Clock
-	stats   Stats
-	created []string // namespaces created so far, for the clean-up phase
-	keep    bool     // the clean-up phase leaves the namespaces (Options.Keep)
+	client      kubernetes.Interface
+	policies    cnpclient.Interface
+	exec        Executor
+	o           Options
+	clock       Clock
+	stats       Stats
+	created     []string // namespaces created so far, for the clean-up phase
+	createdCNPs []string // ClusterNetworkPolicies created so far
+	keep        bool     // the clean-up phase leaves the namespaces (Options.Keep)
 }
 
 // Run takes scenarios through the pipeline:
@@ -60,7 +66,7 @@ type run struct {
 // infrastructure failure (an *InfraError) or ctx ending. The clean-up phase
 // runs in every case, with its own deadline, even when ctx was cancelled.
 func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (*results.Report, Stats, error) {
-	x := &run{client: r.Client, exec: r.Exec, o: r.Opts.withDefaults(), clock: r.Clock}
+	x := &run{client: r.Client, policies: r.Policies, exec: r.Exec, o: r.Opts.withDefaults(), clock: r.Clock}
 	if x.o.RunID == "" {
 		x.o.RunID = NewRunID()
 	}
@@ -116,6 +122,9 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 	for _, s := range probes {
 		rep.Results = append(rep.Results, compare(s))
 	}
+	for _, sk := range plan.Skipped {
+		rep.Results = append(rep.Results, skippedResults(sk)...)
+	}
 	rep.Summary = results.Summarize(rep.Results)
 	rep.Enforcement = results.EnforcementOf(rep.Results, x.o.SlowEnforcement)
 	rep.Duration = x.clock.Now().Sub(start)
@@ -123,22 +132,22 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 	return rep, nil
 }
 
-// applyPolicies creates the scenarios' NetworkPolicies: from here on,
-// probes are compared with their expectations.
+// applyPolicies creates the scenarios' NetworkPolicies and
+// ClusterNetworkPolicies: from here on, probes are compared with their
+// expectations.
 func (x *run) applyPolicies(ctx context.Context, plan *Plan) error {
-	x.progress("applying %d policies", len(plan.Policies))
+	if n := len(plan.ClusterPolicies); n > 0 {
+		x.progress("applying %d policies and %d ClusterNetworkPolicies", len(plan.Policies), n)
+	} else {
+		x.progress("applying %d policies", len(plan.Policies))
+	}
 	for i := range plan.Policies {
 		np := &plan.Policies[i]
 		if _, err := x.client.NetworkingV1().NetworkPolicies(np.Namespace).Create(ctx, np, metav1.CreateOptions{}); err != nil {
 			return &InfraError{fmt.Errorf("creating NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)}
 		}
 	}
-	if x.o.ApplyExtra != nil {
-		if err := x.o.ApplyExtra(ctx); err != nil {
-			return &InfraError{err}
-		}
-	}
-	return nil
+	return x.applyClusterPolicies(ctx, plan)
 }
 
 // busyRound: a round of probes slower than this means a busy cluster.

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"fmt"
 	"net/netip"
+
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // Addresses the built-in suite uses for targets outside the cluster. Runs
@@ -14,8 +16,8 @@ const (
 )
 
 // SubstituteAddress replaces the address addr with repl in the scenarios'
-// ip: targets and in their policies' ipBlock cidr and except entries that
-// are exactly addr/32. It reports an error when repl is not an IPv4 address.
+// ip: targets, in their policies' ipBlock cidr and except entries and in
+// their ClusterNetworkPolicies' egress networks that are exactly addr/32. It reports an error when repl is not an IPv4 address.
 func SubstituteAddress(scs []*Scenario, addr, repl string) error {
 	ip, err := netip.ParseAddr(repl)
 	if err != nil || !ip.Is4() {
@@ -48,6 +50,18 @@ func SubstituteAddress(scs []*Scenario, addr, repl string) error {
 				for k := range spec.Ingress[j].From {
 					if b := spec.Ingress[j].From[k].IPBlock; b != nil && b.CIDR == from {
 						b.CIDR = to
+					}
+				}
+			}
+		}
+		for i := range s.Spec.ClusterNetworkPolicies {
+			spec := &s.Spec.ClusterNetworkPolicies[i].Spec
+			for j := range spec.Egress {
+				for k := range spec.Egress[j].To {
+					for n, cidr := range spec.Egress[j].To[k].Networks {
+						if string(cidr) == from {
+							spec.Egress[j].To[k].Networks[n] = cnpv1.CIDR(to)
+						}
 					}
 				}
 			}

@@ -35,8 +35,23 @@ func TestSubstituteAddress(t *testing.T) {
 			}
 		}
 	}
-	if targets != 1 || excepts != 1 {
-		t.Fatalf("substituted %d targets and %d except entries, want 1 and 1", targets, excepts)
+	networks := 0
+	for _, s := range scs {
+		for _, c := range s.Spec.ClusterNetworkPolicies {
+			for _, r := range c.Spec.Egress {
+				for _, peer := range r.To {
+					for _, n := range peer.Networks {
+						if n == "203.0.113.99/32" {
+							networks++
+						}
+					}
+				}
+			}
+		}
+	}
+	// metadata-blocked and cluster-metadata-deny
+	if targets != 2 || excepts != 1 || networks != 1 {
+		t.Fatalf("substituted %d targets, %d except entries and %d ClusterNetworkPolicy networks, want 2, 1 and 1", targets, excepts, networks)
 	}
 	if err := SubstituteAddress(scs, MetadataIP, "not-an-ip"); err == nil {
 		t.Fatal("want an error for a bad address")

@@ -136,6 +136,14 @@ type Expectation struct {
 	// are reported as implementation-defined with what was observed, never
 	// as mismatches.
 	ImplementationDefined string `json:"-"`
+	// Note, set by a run (never read from YAML), is added to the probe's
+	// reason: e.g. that the cluster's own ClusterNetworkPolicies decide the
+	// connection rather than the scenario's policies.
+	Note string `json:"-"`
+	// NoControl, set by a run (never read from YAML), says why the
+	// connection has no control probe: the cluster's own policies, in
+	// effect before the run, already decide it.
+	NoControl string `json:"-"`
 }
 
 // TargetKind says what an expectation's To names.

@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +36,6 @@ import (
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/probe"
 	"github.com/netverify/netverify/results"
-	"github.com/netverify/netverify/scenarios"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,6 +45,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+	cnpfake "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned/fake"
 )
 
 // The simulated cluster DNS.
@@ -78,22 +77,16 @@ type Cluster struct {
 	// each connection time out whatever the policies say: a busy node
 	// dropping a packet now and then.
 	TimeoutEvery int
-	// ClusterNetworkPolicies are those of the scenarios run on the cluster,
-	// by scenario name, as the scenarios declare them. The orchestrator does
-	// not create them (the fake clientset holds no custom resources): from
-	// EnforceClusterNetworkPolicies on (the run's apply phase), the cluster
-	// enforces the scenario's whose namespaces exist, with its logical
-	// namespace names rewritten to the run's, and for its own pods only
-	// (each subject is limited to the scenario's namespaces), so that
-	// scenarios run together do not see each other's.
-	ClusterNetworkPolicies map[string][]cnpv1.ClusterNetworkPolicy
+	// Policies holds the cluster's ClusterNetworkPolicies (the kind is
+	// served): the simulated cluster enforces all of them, with the
+	// NetworkPolicies, unless IgnorePolicies.
+	Policies *cnpfake.Clientset
 
 	mu       sync.Mutex
 	nextPod  int
 	nextSvc  int
 	policyAt map[string]time.Time // "ns/name" → when it was created
 	attempts map[string]int       // connection → attempts so far (TimeoutEvery)
-	cnpsOn   bool                 // EnforceClusterNetworkPolicies was called
 }
 
 var _ orchestrator.Executor = (*Cluster)(nil)
@@ -105,7 +98,7 @@ func New() *Cluster {
 		{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP},
 		{Name: "dns-tcp", ContainerPort: 53, Protocol: corev1.ProtocolTCP},
 	}
-	c := &Cluster{policyAt: map[string]time.Time{}, attempts: map[string]int{}, Client: fake.NewSimpleClientset(
+	c := &Cluster{policyAt: map[string]time.Time{}, attempts: map[string]int{}, Policies: cnpfake.NewSimpleClientset(), Client: fake.NewSimpleClientset(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: DNSNamespace, Labels: map[string]string{corev1.LabelMetadataName: DNSNamespace}}},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: DNSPod, Namespace: DNSNamespace, Labels: dnsLabels},
@@ -120,6 +113,10 @@ func New() *Cluster {
 			}},
 		},
 	)}
+	// the cluster serves ClusterNetworkPolicies (clear Client.Resources for one that does not)
+	c.Client.Resources = []*metav1.APIResourceList{{GroupVersion: cnpv1.GroupVersion.String(), APIResources: []metav1.APIResource{
+		{Name: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy", Verbs: metav1.Verbs{"create", "delete", "get", "list", "watch"}},
+	}}}
 	c.Client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		c.mu.Lock()
@@ -332,7 +329,11 @@ func (c *Cluster) world(ctx context.Context) (*world, error) {
 		return nil, fmt.Errorf("simulated cluster: %w", err)
 	}
 	w.engine = engine
-	if cnps := c.clusterPolicies(nss.Items); len(cnps) > 0 {
+	cnps, err := c.clusterPolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(cnps) > 0 {
 		if w.engine, err = policy.NewTieredEngine(engine, cnps); err != nil {
 			return nil, fmt.Errorf("simulated cluster: %w", err)
 		}
@@ -340,74 +341,22 @@ func (c *Cluster) world(ctx context.Context) (*world, error) {
 	return w, nil
 }
 
-// EnforceClusterNetworkPolicies makes the cluster enforce its
-// ClusterNetworkPolicies from now on. A run calls it when it applies the
-// policies, after its control probes.
-func (c *Cluster) EnforceClusterNetworkPolicies(context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.cnpsOn = true
-	return nil
-}
-
-// clusterPolicies returns the ClusterNetworkPolicies in effect among
-// namespaces: those of each scenario whose namespaces exist, rewritten to
-// the real namespace names and limited to them as subjects. A name that
-// several scenarios use is prefixed with the scenario's name.
-func (c *Cluster) clusterPolicies(namespaces []corev1.Namespace) []cnpv1.ClusterNetworkPolicy {
-	c.mu.Lock()
-	on := c.cnpsOn
-	c.mu.Unlock()
-	if !on || c.IgnorePolicies || len(c.ClusterNetworkPolicies) == 0 {
-		return nil
+// clusterPolicies returns the ClusterNetworkPolicies in effect.
+func (c *Cluster) clusterPolicies(ctx context.Context) ([]cnpv1.ClusterNetworkPolicy, error) {
+	if c.IgnorePolicies {
+		return nil, nil
 	}
-	nsNames := map[string]map[string]string{} // scenario → logical → real
-	for _, ns := range namespaces {
-		sc, logical := ns.Labels[orchestrator.LabelScenario], ns.Labels[orchestrator.LabelLogicalNamespace]
-		if sc == "" || logical == "" {
-			continue
-		}
-		if nsNames[sc] == nil {
-			nsNames[sc] = map[string]string{}
-		}
-		nsNames[sc][logical] = ns.Name
+	list, err := c.Policies.PolicyV1alpha2().ClusterNetworkPolicies().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
 	}
-	uses := map[string]int{}
-	var scs []string
-	for sc, cnps := range c.ClusterNetworkPolicies {
-		if nsNames[sc] == nil {
-			continue
-		}
-		scs = append(scs, sc)
-		for _, p := range cnps {
-			uses[p.Name]++
+	for i := range list.Items {
+		// a run's copy goes by its scenario's name in explanations
+		if n := list.Items[i].Annotations[orchestrator.AnnotationScenarioPolicy]; n != "" {
+			list.Items[i].Name = n
 		}
 	}
-	sort.Strings(scs)
-	var out []cnpv1.ClusterNetworkPolicy
-	for _, sc := range scs {
-		names := nsNames[sc]
-		var real []string
-		for _, r := range names {
-			real = append(real, r)
-		}
-		sort.Strings(real)
-		s := &scenarios.Scenario{Spec: scenarios.Spec{ClusterNetworkPolicies: c.ClusterNetworkPolicies[sc]}}
-		for _, p := range scenarios.RewriteClusterPolicies(s, names) {
-			if uses[p.Name] > 1 {
-				p.Name = sc + "." + p.Name
-			}
-			scope := metav1.LabelSelectorRequirement{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: real}
-			switch {
-			case p.Spec.Subject.Namespaces != nil:
-				p.Spec.Subject.Namespaces.MatchExpressions = append(p.Spec.Subject.Namespaces.MatchExpressions, scope)
-			case p.Spec.Subject.Pods != nil:
-				p.Spec.Subject.Pods.NamespaceSelector.MatchExpressions = append(p.Spec.Subject.Pods.NamespaceSelector.MatchExpressions, scope)
-			}
-			out = append(out, p)
-		}
-	}
-	return out
+	return list.Items, nil
 }
 
 func (w *world) pod(namespace, name string) *policy.Pod {

@@ -13,7 +13,6 @@ import (
 	"github.com/netverify/netverify/scenarios"
 	"github.com/netverify/netverify/simulate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 const coreYAML = `apiVersion: netverify.io/v1alpha1
@@ -53,7 +52,7 @@ func runOn(t *testing.T, c *simulate.Cluster, opts orchestrator.Options, scs []*
 	t.Helper()
 	clock := orchestrator.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c.Clock = clock
-	r := &orchestrator.Runner{Client: c.Client, Exec: c, Opts: opts, Clock: clock}
+	r := &orchestrator.Runner{Client: c.Client, Policies: c.Policies, Exec: c, Opts: opts, Clock: clock}
 	rep, stats, err := r.Run(context.Background(), scs)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -61,6 +60,10 @@ func runOn(t *testing.T, c *simulate.Cluster, opts orchestrator.Options, scs []*
 	nss, err := c.Client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: orchestrator.AnyRunSelector()})
 	if err != nil || len(nss.Items) != 0 {
 		t.Fatalf("%d run namespaces left after the run (%v)", len(nss.Items), err)
+	}
+	cnps, err := c.Policies.PolicyV1alpha2().ClusterNetworkPolicies().List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(cnps.Items) != 0 {
+		t.Fatalf("%d ClusterNetworkPolicies left after the run (%v)", len(cnps.Items), err)
 	}
 	return rep, stats
 }
@@ -336,8 +339,7 @@ spec:
 `
 	scs := load(t, denyYAML)
 	c := simulate.New()
-	c.ClusterNetworkPolicies = map[string][]cnpv1.ClusterNetworkPolicy{"denied": scs[0].Spec.ClusterNetworkPolicies}
-	rep, _ := runOn(t, c, orchestrator.Options{ApplyExtra: c.EnforceClusterNetworkPolicies}, scs)
+	rep, _ := runOn(t, c, orchestrator.Options{}, scs)
 	if rep.Summary.Passed != 2 {
 		t.Fatalf("summary %+v\n%s", rep.Summary, rows(rep))
 	}

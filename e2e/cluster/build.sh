@@ -2,7 +2,7 @@
 # build.sh builds the local cluster's Go parts from the Go module proxy into
 # $NETVERIFY_CACHE (default $HOME/.cache/netverify), keyed by version.
 # A finished build leaves a .done marker; re-running is a no-op.
-#   build.sh [kubernetes|cilium|coredns|all]
+#   build.sh [kubernetes|cilium|coredns|cnp-crd|all]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -80,11 +80,31 @@ build_coredns() {
   touch "$out/.done"
 }
 
+# build_cnp_crd keeps the ClusterNetworkPolicy CRD of the network-policy-api
+# module Cilium pins (config/crd/standard), so the local cluster serves the
+# kind Cilium's agent watches in every mode.
+build_cnp_crd() {
+  local out="$CACHE/network-policy-api-$NETWORK_POLICY_API_VERSION"
+  [[ -f "$out/.done" ]] && { log "ClusterNetworkPolicy CRD $NETWORK_POLICY_API_VERSION cached"; return; }
+  log "fetching the ClusterNetworkPolicy CRD (network-policy-api $NETWORK_POLICY_API_VERSION)"
+  rm -rf "$out"; mkdir -p "$out/crds"
+  go mod download -json "github.com/cilium/cilium@$CILIUM_VERSION" >/dev/null
+  local pinned; pinned=$(awk '$1 == "sigs.k8s.io/network-policy-api" {print $2; exit}' \
+    "$(go env GOMODCACHE)/github.com/cilium/cilium@$CILIUM_VERSION/go.mod")
+  [[ "$pinned" == "$NETWORK_POLICY_API_VERSION" ]] || {
+    log "Cilium $CILIUM_VERSION pins network-policy-api ${pinned:-(none)}, versions.env says $NETWORK_POLICY_API_VERSION"; exit 1; }
+  go mod download -json "sigs.k8s.io/network-policy-api@$NETWORK_POLICY_API_VERSION" >/dev/null
+  local mdir; mdir="$(go env GOMODCACHE)/sigs.k8s.io/network-policy-api@$NETWORK_POLICY_API_VERSION"
+  cp "$mdir"/config/crd/standard/policy.networking.k8s.io_clusternetworkpolicies.yaml "$out/crds/"
+  touch "$out/.done"
+}
+
 what="${1:-all}"
 case "$what" in
   kubernetes) build_kubernetes ;;
   cilium) build_cilium ;;
   coredns) build_coredns ;;
-  all) build_kubernetes; build_cilium; build_coredns ;;
-  *) echo "usage: $0 [kubernetes|cilium|coredns|all]" >&2; exit 2 ;;
+  cnp-crd) build_cnp_crd ;;
+  all) build_kubernetes; build_cilium; build_coredns; build_cnp_crd ;;
+  *) echo "usage: $0 [kubernetes|cilium|coredns|cnp-crd|all]" >&2; exit 2 ;;
 esac

@@ -32,6 +32,7 @@ GUARD_TABLE=netverify_guard
 CGROUP_PARENT=netverify
 K8S_BIN="$CACHE/kubernetes-$KUBERNETES_VERSION-$K8S_RECIPE/bin"
 CILIUM_DIR="$CACHE/cilium-$CILIUM_VERSION"
+CNP_CRD_DIR="$CACHE/network-policy-api-$NETWORK_POLICY_API_VERSION/crds"
 COREDNS_BIN="$CACHE/coredns-$COREDNS_VERSION/bin/coredns"
 TOOLS_BIN="$CACHE/tools/bin"
 KUBECTL="$K8S_BIN/kubectl"

@@ -216,6 +216,11 @@ start kube-proxy "$K8S_BIN/kube-proxy" --kubeconfig="$KUBECONFIG_PATH" --hostnam
   --proxy-mode=iptables --cluster-cidr="$POD_CIDR" --conntrack-max-per-core=0 --v=1
 wait_for kubelet 60 kc get node "$NODE_NAME"
 
+# The ClusterNetworkPolicy kind is served in every mode: in cilium the agent
+# enforces it, in the others nothing does (the suites must say so).
+kc apply --server-side -f "$CNP_CRD_DIR" >/dev/null || fail_with kube-apiserver "applying the ClusterNetworkPolicy CRD failed"
+wait_for kube-apiserver 30 kc wait --for=condition=Established crd/clusternetworkpolicies.policy.networking.k8s.io --timeout=1s
+
 if [[ $CNI != none ]]; then
   # (the API server warns that Cilium's CRD schemas use the JSON-schema format
   # idn-hostname, which it does not check: noise on every first start)
@@ -224,6 +229,8 @@ if [[ $CNI != none ]]; then
   ln -sf /usr/bin/clang-19 "$STATE/bin/clang"; ln -sf /usr/bin/llc-19 "$STATE/bin/llc"
   ln -sf /usr/bin/llvm-objcopy-19 "$STATE/bin/llvm-objcopy" 2>/dev/null || true
   policy=default; [[ $CNI == cilium-noenforce ]] && policy=never
+  # ClusterNetworkPolicy support is behind a hidden agent flag in Cilium 1.20;
+  # on in both Cilium modes (with --enable-policy=never it enforces nothing).
   touch "$RUNDIR/cilium-started"
   # The agent's default endpoint-create limit (0.5/s, burst 4, adjusted down
   # when creation is slow) answers 429 to the CNI plugin once a request would
@@ -241,7 +248,8 @@ if [[ $CNI != none ]]; then
     --state-dir=/var/run/cilium --cluster-name=netverify --cluster-id=0 \
     --write-cni-conf-when-ready="$STATE/cilium-cni/05-cilium.conflist" --cni-exclusive=false \
     --devices="$UPLINK" --ipv4-native-routing-cidr="$POD_CIDR" \
-    --api-rate-limit="endpoint-create=rate-limit:10/s,rate-burst:20,max-wait-duration:180s,auto-adjust:false"
+    --api-rate-limit="endpoint-create=rate-limit:10/s,rate-burst:20,max-wait-duration:180s,auto-adjust:false" \
+    --enable-k8s-cluster-network-policy=true
   wait_for cilium-agent 180 test -s "$STATE/cilium-cni/05-cilium.conflist"
   wait_for cilium-agent 60 "$CILIUM_DIR/bin/cilium-dbg" status --brief
   cp "$STATE/cilium-cni/05-cilium.conflist" "$STATE/cni/net.d/05-cilium.conflist"

@@ -16,11 +16,13 @@ import (
 
 	"github.com/spf13/pflag"
 	authv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	cnpclient "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned"
 )
 
 // Streams are a command's standard streams.
@@ -95,6 +97,9 @@ type Clients struct {
 	// Clientset makes ordinary requests, each bounded by the request
 	// timeout.
 	Clientset kubernetes.Interface
+	// Policies makes ordinary requests on ClusterNetworkPolicies (served
+	// only where their CRD is installed: see ServesClusterNetworkPolicies).
+	Policies cnpclient.Interface
 	// KubectlFlags repeat --kubeconfig/--context in repro lines.
 	KubectlFlags []string
 
@@ -135,6 +140,9 @@ func (f *Flags) Connect(ctx context.Context) (*Clients, error) {
 	cfg.Timeout = 0
 	c := &Clients{Config: cfg, requestTimeout: requestTimeout}
 	if c.Clientset, err = kubernetes.NewForConfig(c.RequestConfig()); err != nil {
+		return nil, err
+	}
+	if c.Policies, err = cnpclient.NewForConfig(c.RequestConfig()); err != nil {
 		return nil, err
 	}
 	bound := orDefault(f.ReachTimeout, DefaultReachTimeout)
@@ -335,4 +343,26 @@ func CheckAccess(ctx context.Context, cs kubernetes.Interface, perms []Permissio
 		return fmt.Errorf("missing RBAC permissions (see deploy/ or README \"RBAC\"): %s", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// ClusterNetworkPolicyGroupVersion is the API of the ClusterNetworkPolicy
+// kind netverify models.
+const ClusterNetworkPolicyGroupVersion = "policy.networking.k8s.io/v1alpha2"
+
+// ServesClusterNetworkPolicies asks the API server's discovery whether it
+// serves ClusterNetworkPolicies (their CRD is installed).
+func ServesClusterNetworkPolicies(cs kubernetes.Interface) (bool, error) {
+	list, err := cs.Discovery().ServerResourcesForGroupVersion(ClusterNetworkPolicyGroupVersion)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("asking the API server whether it serves %s: %w", ClusterNetworkPolicyGroupVersion, err)
+	}
+	for _, r := range list.APIResources {
+		if r.Name == "clusternetworkpolicies" {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -50,9 +50,6 @@ func (o *options) load(ctx context.Context) error {
 	if len(scs) == 0 {
 		return errors.New("no scenarios to run")
 	}
-	if err := o.refuseClusterPolicies(scs); err != nil {
-		return err
-	}
 	switch o.expect {
 	case expectScenario:
 		if err := lint(o.streams.ErrOut, scs); err != nil {
@@ -162,24 +159,4 @@ func names(in []string) []string {
 		}
 	}
 	return out
-}
-
-// refuseClusterPolicies fails, before anything is created, when a live run
-// (not --dry-run) has a scenario with ClusterNetworkPolicies: a live run
-// does not create them yet, and running without them would check the wrong
-// policies. --dry-run, validate, explain and lint evaluate them.
-func (o *options) refuseClusterPolicies(scs []*scenarios.Scenario) error {
-	if o.dryRun {
-		return nil
-	}
-	var names []string
-	for _, sc := range scs {
-		if len(sc.Spec.ClusterNetworkPolicies) > 0 {
-			names = append(names, fmt.Sprintf("%q (%s)", sc.Metadata.Name, sc.Source))
-		}
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	return fmt.Errorf("live ClusterNetworkPolicy runs are not supported yet: scenario %s declares clusterNetworkPolicies; nothing was created. Evaluate them offline with --dry-run, `validate` or `explain`, or --skip the scenario", strings.Join(names, ", "))
 }

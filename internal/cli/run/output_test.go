@@ -3,14 +3,15 @@ package run
 import (
 	"context"
 	"encoding/json"
-	"github.com/netverify/netverify/internal/cli/cliname"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mattn/go-runewidth"
+	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/report"
+	"github.com/netverify/netverify/scenarios"
 	"github.com/netverify/netverify/simulate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -146,7 +147,7 @@ func TestColor(t *testing.T) {
 // --scenario and --skip take comma-separated lists, and may be repeated.
 func TestScenarioLists(t *testing.T) {
 	t.Parallel()
-	builtin := 11
+	builtin := len(scenarios.BuiltinNames())
 	cases := []struct {
 		name string
 		args []string

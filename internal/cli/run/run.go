@@ -29,7 +29,6 @@ import (
 	"github.com/netverify/netverify/simulate"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // Permissions are what `netverify run` needs, cluster-wide.
@@ -277,8 +276,9 @@ type target struct {
 	clients *kube.Clients
 	exec    orchestrator.Executor
 	clock   orchestrator.Clock // nil: the wall clock
-	// applyExtra, for the orchestrator's apply phase (orchestrator.Options.ApplyExtra).
-	applyExtra func(context.Context) error
+	// noClusterPolicies says why scenarios with ClusterNetworkPolicies are
+	// skipped (orchestrator.Options.NoClusterPolicies).
+	noClusterPolicies string
 }
 
 // connect returns the real cluster, once it has checked that the run may do
@@ -291,7 +291,11 @@ func (o *options) connect(ctx context.Context) (target, error) {
 	if err := kube.CheckAccess(ctx, clients.Clientset, o.permissions()); err != nil {
 		return target{}, err
 	}
-	return target{clients: clients, exec: o.env.NewExecutor(clients), clock: o.env.Clock}, nil
+	t := target{clients: clients, exec: o.env.NewExecutor(clients), clock: o.env.Clock}
+	if err := o.prepareClusterPolicies(ctx, &t); err != nil {
+		return target{}, err
+	}
+	return t, nil
 }
 
 // permissions are Permissions plus what --report-configmap and
@@ -316,23 +320,12 @@ func (o *options) permissions() []kube.Permission {
 
 // simulated returns a cluster without a cluster (--dry-run): the simulated
 // cluster answers probes from the policies, on virtual time, so budgets
-// cost nothing.
-//
-// The scenarios' ClusterNetworkPolicies, which the orchestrator does not
-// create, are handed to the simulated cluster directly.
-func simulated(scs []*scenarios.Scenario) target {
+// cost nothing. It serves ClusterNetworkPolicies and has none of its own.
+func simulated() target {
 	clock := orchestrator.NewVirtualClock(time.Now())
 	sim := simulate.New()
 	sim.Clock = clock
-	for _, sc := range scs {
-		if len(sc.Spec.ClusterNetworkPolicies) > 0 {
-			if sim.ClusterNetworkPolicies == nil {
-				sim.ClusterNetworkPolicies = map[string][]cnpv1.ClusterNetworkPolicy{}
-			}
-			sim.ClusterNetworkPolicies[sc.Metadata.Name] = sc.Spec.ClusterNetworkPolicies
-		}
-	}
-	return target{clients: &kube.Clients{Clientset: sim.Client}, exec: sim, clock: clock, applyExtra: sim.EnforceClusterNetworkPolicies}
+	return target{clients: &kube.Clients{Clientset: sim.Client, Policies: sim.Policies}, exec: sim, clock: clock}
 }
 
 func (o *options) run(parent context.Context) error {
@@ -346,7 +339,7 @@ func (o *options) run(parent context.Context) error {
 		if o.output == report.FormatTable {
 			fmt.Fprintln(o.streams.ErrOut, wideHint)
 		}
-		t = simulated(o.scs)
+		t = simulated()
 	} else {
 		var err error
 		if t, err = o.connect(ctx); err != nil {
@@ -406,7 +399,7 @@ func (o *options) runner(t target) *orchestrator.Runner {
 		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
 		ReadyTimeout: o.readyTimeout, Keep: orchestrator.KeepMode(o.keep), Placement: o.placement,
 		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut, CleanupCommand: o.cleanupCommand,
-		ApplyExtra: t.applyExtra,
+		NoClusterPolicies: t.noClusterPolicies,
 	}
 	if o.dryRun {
 		// the simulated cluster pulls no image: there is no secret to copy
@@ -415,7 +408,7 @@ func (o *options) runner(t target) *orchestrator.Runner {
 	if o.isTerminal(o.streams.ErrOut) {
 		opts.Progress = o.streams.ErrOut
 	}
-	return &orchestrator.Runner{Client: t.clients.Clientset, Exec: t.exec, Opts: opts, Clock: t.clock}
+	return &orchestrator.Runner{Client: t.clients.Clientset, Policies: t.clients.Policies, Exec: t.exec, Opts: opts, Clock: t.clock}
 }
 
 // write prints the report on stdout in the -o format.

@@ -7,19 +7,24 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/simulate"
 	"github.com/spf13/cobra"
 	authv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // webYAML's policy lets only the frontend reach the backend.
@@ -99,7 +104,7 @@ func simulatedCluster(tweak func(*simulate.Cluster)) (env, *atomic.Int32) {
 	return env{
 		Connect: func(context.Context) (*kube.Clients, error) {
 			calls.Add(1)
-			return &kube.Clients{Clientset: sim.Client, KubectlFlags: []string{"--context", "sim"}}, nil
+			return &kube.Clients{Clientset: sim.Client, Policies: sim.Policies, KubectlFlags: []string{"--context", "sim"}}, nil
 		},
 		NewExecutor: func(*kube.Clients) orchestrator.Executor { return sim },
 		Clock:       clock,
@@ -327,7 +332,7 @@ func TestDryRun(t *testing.T) {
 		inStderr []string
 	}{
 		{name: "built-in suite", code: 0,
-			inStdout: []string{"allow-dns", "PASSED: 30 of 32 expectations passed, 2 skipped"},
+			inStdout: []string{"allow-dns", "PASSED: 39 of 41 expectations passed, 2 skipped"},
 			inStderr: []string{wideHint}},
 		{name: "built-in suite, wide", args: []string{"-o", "wide"}, code: 0,
 			inStdout: []string{"DECIDED BY", "frontend-backend", "allowed by", "PASSED: "}},
@@ -428,7 +433,7 @@ func TestRunOnInjectedCluster(t *testing.T) {
 		code     int
 		inStdout []string
 	}{
-		{name: "built-in suite", code: 0, inStdout: []string{"PASSED: 30 of 32 expectations passed, 2 skipped"}},
+		{name: "built-in suite", code: 0, inStdout: []string{"PASSED: 39 of 41 expectations passed, 2 skipped"}},
 		{name: "built-in suite, JSON", args: []string{"-o", "json"}, code: 0, inStdout: []string{`"failed": 0`}},
 		{name: "a CNI that ignores policies", tweak: ignoring, code: 1,
 			inStdout: []string{"expected blocked, got ALLOWED"}},
@@ -513,18 +518,166 @@ func TestExpectPoliciesLeavesScenariosAlone(t *testing.T) {
 	}
 }
 
-// A live run of a scenario with clusterNetworkPolicies is refused before
-// anything is created (exit 2, Connect never called).
-func TestClusterPoliciesRefused(t *testing.T) {
+// A live run of a scenario with clusterNetworkPolicies creates them
+// confined to the scenario's own namespaces, under run-unique names, checks
+// every expectation, and leaves none behind.
+func TestLiveClusterPolicies(t *testing.T) {
 	t.Parallel()
 	file := "../../../scenarios/testdata/valid/cluster-network-policies.yaml"
-	e, calls := simulatedCluster(nil)
+	var created []cnpv1.ClusterNetworkPolicy
+	var mu sync.Mutex
+	e, _ := simulatedCluster(func(c *simulate.Cluster) {
+		c.Policies.PrependReactor("create", "clusternetworkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			created = append(created, *a.(k8stesting.CreateAction).GetObject().(*cnpv1.ClusterNetworkPolicy).DeepCopy())
+			return false, nil, nil
+		})
+		e := c // (the tweak's cluster, to check what is left)
+		t.Cleanup(func() {
+			left, err := e.Policies.PolicyV1alpha2().ClusterNetworkPolicies().List(context.Background(), metav1.ListOptions{})
+			if err != nil || len(left.Items) != 0 {
+				t.Errorf("%d ClusterNetworkPolicies left after the run (%v)", len(left.Items), err)
+			}
+		})
+	})
 	got := execute(t, with(e), "", "-f", file)
-	if got.code != 2 || !strings.Contains(errText(got.err), "live ClusterNetworkPolicy runs are not supported yet") {
-		t.Errorf("live: exit %d (%v), want 2 refusing live ClusterNetworkPolicy runs", got.code, got.err)
+	if got.code != 0 {
+		t.Fatalf("exit %d (%v), want 0\nstdout:\n%s\nstderr:\n%s", got.code, got.err, got.stdout, got.stderr)
 	}
-	if calls.Load() != 0 {
-		t.Errorf("live: connected %d times, want none", calls.Load())
+	if len(created) != 3 {
+		t.Fatalf("%d ClusterNetworkPolicies created, want the scenario's 3", len(created))
+	}
+	for _, c := range created {
+		id := c.Labels[orchestrator.LabelRunID]
+		if id == "" || !strings.HasPrefix(c.Name, "nv-"+id+"-1-") || c.Annotations[orchestrator.AnnotationScenarioPolicy] == "" {
+			t.Errorf("ClusterNetworkPolicy %q (labels %v): want the run's name, label and the scenario's name", c.Name, c.Labels)
+		}
+		sel := c.Spec.Subject.Namespaces
+		if c.Spec.Subject.Pods != nil {
+			sel = &c.Spec.Subject.Pods.NamespaceSelector
+		}
+		confined := false
+		for _, r := range sel.MatchExpressions {
+			if r.Key == corev1.LabelMetadataName && r.Operator == metav1.LabelSelectorOpIn &&
+				slices.Equal(r.Values, []string{"nv-" + id + "-1-app", "nv-" + id + "-1-other"}) {
+				confined = true
+			}
+		}
+		if !confined {
+			t.Errorf("ClusterNetworkPolicy %q: subject %+v is not confined to the scenario's namespaces", c.Name, c.Spec.Subject)
+		}
+	}
+}
+
+// On a cluster that does not serve ClusterNetworkPolicy, scenarios that
+// declare some are skipped with the reason and nothing is created for them;
+// the others run.
+func TestClusterPoliciesNotServed(t *testing.T) {
+	t.Parallel()
+	file := "../../../scenarios/testdata/valid/cluster-network-policies.yaml"
+	var sim *simulate.Cluster
+	e, _ := simulatedCluster(func(c *simulate.Cluster) { c.Client.Resources = nil; sim = c })
+	got := execute(t, with(e), webYAML, "-f", file, "-f", "-", "-o", "json")
+	var rep results.Report
+	if err := json.Unmarshal([]byte(got.stdout), &rep); err != nil {
+		t.Fatalf("exit %d (%v): %v\n%s\n%s", got.code, got.err, err, got.stdout, got.stderr)
+	}
+	skipped, ran := 0, 0
+	for _, r := range rep.Results {
+		switch {
+		case r.Scenario == "cluster-network-policies":
+			skipped++
+			if r.Status != results.Skipped || !strings.Contains(r.Reason, "does not serve ClusterNetworkPolicy") {
+				t.Errorf("%s → %s: %s (%s), want skipped: the kind is not served", r.From, r.To, r.Status, r.Reason)
+			}
+		case r.Status == results.Pass:
+			ran++
+		}
+	}
+	if skipped != 5 || ran == 0 {
+		t.Errorf("%d results of the ClusterNetworkPolicy scenario (want 5 skipped), %d others passed (want some)", skipped, ran)
+	}
+	for _, a := range sim.Client.Actions() {
+		if ca, ok := a.(k8stesting.CreateAction); ok && a.GetResource().Resource == "namespaces" {
+			if ns := ca.GetObject().(*corev1.Namespace); ns.Labels[orchestrator.LabelScenario] == "cluster-network-policies" {
+				t.Errorf("namespace %s created for a skipped scenario", ns.Name)
+			}
+		}
+	}
+}
+
+// The cluster's own ClusterNetworkPolicies: a scenario's priorities move off
+// theirs, and a connection one of them decides is checked as it decides it,
+// with a reason naming it — a guardrail is not a CNI failure.
+func TestClusterOwnClusterPolicies(t *testing.T) {
+	t.Parallel()
+	guard := &cnpv1.ClusterNetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "platform-deny-client"},
+		Spec: cnpv1.ClusterNetworkPolicySpec{
+			Tier: cnpv1.AdminTier, Priority: 10,
+			Subject: cnpv1.ClusterNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+			Ingress: []cnpv1.ClusterNetworkPolicyIngressRule{{Name: "no-client", Action: cnpv1.ClusterNetworkPolicyRuleActionDeny,
+				From: []cnpv1.ClusterNetworkPolicyIngressPeer{{Pods: &cnpv1.NamespacedPod{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "client"}}}}}}},
+		},
+	}
+	var created []cnpv1.ClusterNetworkPolicy
+	var mu sync.Mutex
+	e, _ := simulatedCluster(func(c *simulate.Cluster) {
+		if _, err := c.Policies.PolicyV1alpha2().ClusterNetworkPolicies().Create(context.Background(), guard, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.Policies.PrependReactor("create", "clusternetworkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			created = append(created, *a.(k8stesting.CreateAction).GetObject().(*cnpv1.ClusterNetworkPolicy).DeepCopy())
+			return false, nil, nil
+		})
+	})
+	const yaml = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: guarded}
+spec:
+  namespaces: [{name: app}]
+  pods:
+  - {name: web, labels: {app: web}, ports: [{port: 80}]}
+  - {name: client, labels: {app: client}}
+  - {name: other}
+  clusterNetworkPolicies:
+  - metadata: {name: accept-other}
+    spec:
+      tier: Admin
+      priority: 10
+      subject: {namespaces: {}}
+      ingress: [{name: other, action: Accept, from: [{pods: {namespaceSelector: {}, podSelector: {matchExpressions: [{key: app, operator: DoesNotExist}]}}}]}]
+  expect:
+  - {from: client, to: web, port: 80, allowed: true}
+  - {from: other, to: web, port: 80, allowed: true}
+`
+	got := execute(t, with(e), yaml, "-f", "-", "-o", "json")
+	var rep results.Report
+	if err := json.Unmarshal([]byte(got.stdout), &rep); err != nil {
+		t.Fatalf("exit %d (%v): %v\n%s\n%s", got.code, got.err, err, got.stdout, got.stderr)
+	}
+	if got.code != 0 {
+		t.Fatalf("exit %d, want 0\n%s\n%s", got.code, got.stdout, got.stderr)
+	}
+	if len(created) != 1 || created[0].Spec.Priority != 11 {
+		t.Errorf("created %+v, want accept-other at Admin priority 11 (10 is the cluster's own)", created)
+	}
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d results, want 2", len(rep.Results))
+	}
+	r := rep.Results[0] // client → web: the cluster's guardrail
+	if r.Status != results.Pass || r.Expected != results.Blocked ||
+		!strings.Contains(r.Reason, "the cluster's own ClusterNetworkPolicies decide") || !strings.Contains(r.Reason, "platform-deny-client") {
+		t.Errorf("client → web: %s, expected %s (%s); want a pass, blocked by the cluster's policy, saying so", r.Status, r.Expected, r.Reason)
+	}
+	if r := rep.Results[1]; r.Status != results.Pass || strings.Contains(r.Reason, "cluster's own") {
+		t.Errorf("other → web: %s (%s); want a plain pass", r.Status, r.Reason)
+	}
+	if !strings.Contains(got.stderr, `note: scenario "guarded": the cluster's own ClusterNetworkPolicies decide 1 of its 2 connections`) {
+		t.Errorf("no note on stderr:\n%s", got.stderr)
 	}
 }
 

@@ -1,0 +1,217 @@
+package run
+
+// ClusterNetworkPolicies on the cluster a run runs on: whether the kind is
+// served at all, the cluster's own (which also select the run's
+// namespaces), and priorities for the scenarios' that cannot tie with them.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/policy"
+	"github.com/netverify/netverify/scenarios"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+)
+
+// noClusterPolicies is why scenarios with ClusterNetworkPolicies are
+// skipped on a cluster that does not serve the kind.
+const noClusterPolicies = "the cluster does not serve ClusterNetworkPolicy (" + kube.ClusterNetworkPolicyGroupVersion + "; its CRD is not installed): the scenario's clusterNetworkPolicies cannot be applied"
+
+// clusterPolicyPermissions are what a run with ClusterNetworkPolicies needs.
+var clusterPolicyPermissions = []kube.Permission{
+	{Verb: "create", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
+	{Verb: "delete", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
+	{Verb: "list", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
+}
+
+// prepareClusterPolicies readies the scenarios for the ClusterNetworkPolicies
+// of the live cluster t: where the kind is not served, scenarios declaring
+// some are skipped (t.noClusterPolicies); otherwise the cluster's own are
+// read, the scenarios' get priorities none of them has, and expectations
+// the cluster's own decide otherwise than the scenario's policies say so.
+func (o *options) prepareClusterPolicies(ctx context.Context, t *target) error {
+	served, err := kube.ServesClusterNetworkPolicies(t.clients.Clientset)
+	if err != nil {
+		return err
+	}
+	if !served {
+		t.noClusterPolicies = noClusterPolicies
+		return nil
+	}
+	if declaresClusterPolicies(o.scs) {
+		if err := kube.CheckAccess(ctx, t.clients.Clientset, clusterPolicyPermissions); err != nil {
+			return err
+		}
+	}
+	list, err := t.clients.Policies.PolicyV1alpha2().ClusterNetworkPolicies().List(ctx, metav1.ListOptions{})
+	if apierrors.IsForbidden(err) {
+		fmt.Fprintf(o.streams.ErrOut, "warning: cannot read the cluster's ClusterNetworkPolicies (%v): expectations do not take them into account\n", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the cluster's ClusterNetworkPolicies: %w", err)
+	}
+	var own []cnpv1.ClusterNetworkPolicy
+	for _, c := range list.Items {
+		if c.Labels[orchestrator.LabelManagedBy] == orchestrator.ManagedBy && c.Labels[orchestrator.LabelRunID] != "" {
+			continue // another run's, confined to that run's namespaces
+		}
+		own = append(own, c)
+	}
+	if o.scs, err = avoidPriorities(o.scs, own); err != nil {
+		return err
+	}
+	o.scs, err = decidedByCluster(o.streams.ErrOut, o.scs, own)
+	return err
+}
+
+func declaresClusterPolicies(scs []*scenarios.Scenario) bool {
+	for _, sc := range scs {
+		if len(sc.Spec.ClusterNetworkPolicies) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// avoidPriorities returns scs with each scenario's ClusterNetworkPolicies
+// moved, where needed, to priorities of their tier that none of the
+// cluster's own has: two policies of one priority that select the same
+// pods are ordered as the implementation likes. A scenario's order is kept
+// (equal priorities stay equal) and a free priority is never lower than the
+// one written. Scenarios that change are copies.
+func avoidPriorities(scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPolicy) ([]*scenarios.Scenario, error) {
+	used := map[cnpv1.Tier]map[int32]bool{}
+	for _, c := range cluster {
+		if used[c.Spec.Tier] == nil {
+			used[c.Spec.Tier] = map[int32]bool{}
+		}
+		used[c.Spec.Tier][c.Spec.Priority] = true
+	}
+	out := make([]*scenarios.Scenario, len(scs))
+	for i, sc := range scs {
+		out[i] = sc
+		if len(sc.Spec.ClusterNetworkPolicies) == 0 || len(used) == 0 {
+			continue
+		}
+		cp := *sc
+		cp.Spec.ClusterNetworkPolicies = make([]cnpv1.ClusterNetworkPolicy, len(sc.Spec.ClusterNetworkPolicies))
+		for j := range sc.Spec.ClusterNetworkPolicies {
+			sc.Spec.ClusterNetworkPolicies[j].DeepCopyInto(&cp.Spec.ClusterNetworkPolicies[j])
+		}
+		for _, tier := range []cnpv1.Tier{cnpv1.AdminTier, cnpv1.BaselineTier} {
+			var idx []int
+			for j, c := range cp.Spec.ClusterNetworkPolicies {
+				if c.Spec.Tier == tier {
+					idx = append(idx, j)
+				}
+			}
+			sort.SliceStable(idx, func(a, b int) bool {
+				return cp.Spec.ClusterNetworkPolicies[idx[a]].Spec.Priority < cp.Spec.ClusterNetworkPolicies[idx[b]].Spec.Priority
+			})
+			last, lastWritten := int32(-1), int32(-1)
+			for _, j := range idx {
+				c := &cp.Spec.ClusterNetworkPolicies[j]
+				p := c.Spec.Priority
+				if p == lastWritten {
+					c.Spec.Priority = last
+					continue
+				}
+				lastWritten = p
+				p = max(p, last+1)
+				for used[tier][p] {
+					p++
+				}
+				if p > 1000 {
+					return nil, fmt.Errorf("%s: scenario %q: ClusterNetworkPolicy %q: no %s priority from %d to 1000 is free of the cluster's own ClusterNetworkPolicies", sc.Source, sc.Metadata.Name, c.Name, tier, lastWritten)
+				}
+				c.Spec.Priority, last = p, p
+			}
+		}
+		out[i] = &cp
+	}
+	return out, nil
+}
+
+// decidedByCluster returns scs with every expectation that the cluster's
+// own ClusterNetworkPolicies decide otherwise than the scenario's policies
+// alone changed to what they decide, with a note naming them: a guardrail
+// of the cluster is reported as such, never as the CNI failing the
+// scenario. It prints one line per scenario so changed.
+func decidedByCluster(w io.Writer, scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPolicy) ([]*scenarios.Scenario, error) {
+	if len(cluster) == 0 {
+		return scs, nil
+	}
+	out := make([]*scenarios.Scenario, len(scs))
+	for i, sc := range scs {
+		out[i] = sc
+		with := *sc
+		with.Spec.ClusterNetworkPolicies = append(append([]cnpv1.ClusterNetworkPolicy{}, sc.Spec.ClusterNetworkPolicies...), markClusters(cluster)...)
+		var exps []scenarios.Expectation
+		changed := 0
+		for _, e := range sc.Spec.Expect {
+			t, err := scenarios.ParseTarget(e.To)
+			if err != nil || t.Kind == scenarios.TargetDNS || t.Kind == scenarios.TargetHost {
+				exps = append(exps, e) // not decided offline
+				continue
+			}
+			alone, err := policy.Explain(sc, e.From, e.To, e.Port, string(e.Protocol))
+			if err != nil {
+				return nil, fmt.Errorf("%s: scenario %q: %w", sc.Source, sc.Metadata.Name, err)
+			}
+			all, err := policy.Explain(&with, e.From, e.To, e.Port, string(e.Protocol))
+			if err != nil {
+				return nil, fmt.Errorf("%s: scenario %q with the cluster's ClusterNetworkPolicies: %w", sc.Source, sc.Metadata.Name, err)
+			}
+			if all.Verdict == alone.Verdict {
+				exps = append(exps, e)
+				continue
+			}
+			changed++
+			allowed := all.Verdict == policy.Allowed
+			e.Allowed = &allowed
+			e.ImplementationDefined = ""
+			if all.Verdict == policy.ImplementationDefined {
+				e.ImplementationDefined = lastLine(all.Text)
+			}
+			e.Note = "the cluster's own ClusterNetworkPolicies decide this connection, not the scenario's policies: " + lastLine(all.Text)
+			e.NoControl = "the cluster's own ClusterNetworkPolicies are in effect before the run"
+			exps = append(exps, e)
+		}
+		if changed == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "note: scenario %q: the cluster's own ClusterNetworkPolicies decide %d of its %d connections; they are checked as the cluster decides them\n", sc.Metadata.Name, changed, len(sc.Spec.Expect))
+		with.Spec.ClusterNetworkPolicies = sc.Spec.ClusterNetworkPolicies
+		with.Spec.Expect = exps
+		out[i] = &with
+	}
+	return out, nil
+}
+
+// markClusters returns copies of the cluster's ClusterNetworkPolicies named
+// so that an explanation tells them from a scenario's.
+func markClusters(cluster []cnpv1.ClusterNetworkPolicy) []cnpv1.ClusterNetworkPolicy {
+	out := make([]cnpv1.ClusterNetworkPolicy, len(cluster))
+	for i := range cluster {
+		cluster[i].DeepCopyInto(&out[i])
+		out[i].Name = "cluster:" + out[i].Name
+	}
+	return out
+}
+
+// lastLine is the verdict line that ends an explanation.
+func lastLine(text string) string {
+	text = strings.TrimSpace(text)
+	if i := strings.LastIndex(text, "\n"); i >= 0 {
+		text = text[i+1:]
+	}
+	return strings.TrimSpace(text)
+}
