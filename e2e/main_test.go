@@ -196,18 +196,35 @@ func noLeftovers(t testing.TB) { noLeftoversPrefix(t, prefixFor(t)) }
 
 // leftovers lists netverify run namespaces whose name starts with prefix
 // (every run's when prefix is empty).
+// (and their ClusterNetworkPolicies, whose names start the same way).
 func leftovers(prefix string) (string, error) {
-	out, err := kubectlErr("get", "namespaces", "-l", "app.kubernetes.io/managed-by=netverify,netverify.io/run-id", "-o", "name")
+	const sel = "app.kubernetes.io/managed-by=netverify,netverify.io/run-id"
+	out, err := kubectlErr("get", "namespaces", "-l", sel, "-o", "name")
 	if err != nil {
 		return out, err
 	}
+	cnps, err := clusterPolicies(sel)
+	if err != nil {
+		return cnps, err
+	}
 	var left []string
-	for _, n := range strings.Fields(out) {
-		if strings.HasPrefix(strings.TrimPrefix(n, "namespace/"), prefix) {
+	for _, n := range strings.Fields(out + " " + cnps) {
+		_, name, _ := strings.Cut(n, "/")
+		if strings.HasPrefix(name, prefix) {
 			left = append(left, n)
 		}
 	}
 	return strings.Join(left, "\n"), nil
+}
+
+// clusterPolicies lists the ClusterNetworkPolicies a label selector
+// selects ("" on a cluster that does not serve the kind).
+func clusterPolicies(sel string) (string, error) {
+	out, err := kubectlErr("get", "clusternetworkpolicies.policy.networking.k8s.io", "-l", sel, "-o", "name")
+	if err != nil && strings.Contains(out, "the server doesn't have a resource type") {
+		return "", nil
+	}
+	return out, err
 }
 
 // noLeftoversRun asserts that nothing labelled with run id remains.
@@ -216,6 +233,11 @@ func noLeftoversRun(t testing.TB, id string) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		out, err := kubectlErr("get", "namespaces", "-l", "netverify.io/run-id="+id, "-o", "name")
+		if err == nil {
+			var cnps string
+			cnps, err = clusterPolicies("netverify.io/run-id=" + id)
+			out += cnps
+		}
 		if err == nil && strings.TrimSpace(out) == "" {
 			return
 		}

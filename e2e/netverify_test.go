@@ -198,3 +198,50 @@ func TestAgnhostFallback(t *testing.T) {
 	}
 	noLeftovers(t)
 }
+
+// A scenario's ClusterNetworkPolicy is confined to the run: while a Deny-all
+// Admin policy (subject: every namespace, as written) is in place, pods
+// outside the run still connect; `cleanup --run-id` then removes it with
+// the run's namespaces.
+func TestClusterPolicyConfinedToRun(t *testing.T) {
+	notOnSecondNonEnforcing(t)
+	t.Parallel()
+	defer guardBefore(t)()
+	ns := prefixFor(t) + "-bystander"
+	kubectlErr("delete", "namespace", ns, "--wait=true", "--ignore-not-found")
+	kubectl(t, "create", "namespace", ns)
+	t.Cleanup(func() { kubectlErr("delete", "namespace", ns, "--wait=true", "--timeout=60s") })
+	apply(t, probePodManifest("server", ns, "server")+"---\n"+probePodManifest("client", ns, "client"))
+	if _, err := kubectlErr("-n", ns, "wait", "--for=condition=Ready", "pod", "--all", "--timeout=120s"); err != nil {
+		dumpNamespace(t, ns)
+		t.Fatalf("bystander pods not Ready: %v", err)
+	}
+	serverIP := strings.TrimSpace(kubectl(t, "-n", ns, "get", "pod", "server", "-o", "jsonpath={.status.podIP}"))
+
+	res := runNetverify(t, "", "run", "-f", testdata("cnp-deny-all.yaml"), "--keep=always", "-o", "json")
+	rep := parseReport(t, res)
+	want := 0
+	if !E.enforces {
+		want = 1
+	}
+	if res.code != want || len(rep.Results) != 1 {
+		t.Fatalf("exit %d with %d results, want %d and 1\n%s\n%s", res.code, len(rep.Results), want, res.stdout, res.stderr)
+	}
+	cnps, err := clusterPolicies("netverify.io/run-id=" + rep.RunID)
+	if err != nil || len(strings.Fields(cnps)) != 1 {
+		t.Fatalf("kept run %s: ClusterNetworkPolicies %q (%v), want its one policy", rep.RunID, cnps, err)
+	}
+	t.Cleanup(func() { runNetverify(t, "", "cleanup", "--run-id", rep.RunID) })
+	// the policy is in place, as the kept run left it: outside the run it
+	// changes nothing, in both directions
+	if r := connect(t, ns, "client", "tcp", serverIP, 8080); r.Verdict != "allowed" || r.AnsweredBy != ns+"/server" {
+		t.Errorf("bystander client → server with the run's Deny-all ClusterNetworkPolicy in place: %+v, want allowed", r)
+	}
+	if r := connect(t, ns, "client", "dns", "kubernetes.default.svc.cluster.local", 0); r.Verdict != "allowed" {
+		t.Errorf("bystander DNS lookup with the run's Deny-all ClusterNetworkPolicy in place: %+v, want allowed", r)
+	}
+	if res := runNetverify(t, "", "cleanup", "--run-id", rep.RunID); res.code != 0 || !strings.Contains(res.stdout, "ClusterNetworkPolicy") {
+		t.Fatalf("cleanup --run-id %s: exit %d, want 0 deleting the ClusterNetworkPolicy\n%s\n%s", rep.RunID, res.code, res.stdout, res.stderr)
+	}
+	noLeftoversRun(t, rep.RunID)
+}

@@ -27,7 +27,7 @@ func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
 		Short: "Delete the namespaces of netverify runs that are no longer alive",
 		Long: `Cleanup deletes the namespaces that runs created (label netverify.io/run-id)
 and whose heartbeat (refreshed every 30s while a run is alive) is older than
---older-than. It never touches a live run's objects nor a deploy/
+--older-than, with the ClusterNetworkPolicies such runs created. It never touches a live run's objects nor a deploy/
 installation (which carries no run id). --run-id deletes one run's
 namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --keep").`,
 		Example: `  # what would be deleted, then delete it
@@ -54,23 +54,44 @@ namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --kee
 			if err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
+			var liveIDs []string
 			if runID == "" {
 				live, err := orchestrator.FindLiveRuns(ctx, clients.Clientset, olderThan, time.Now())
 				if err != nil {
 					return &kube.ExitError{Code: results.ExitError, Err: err}
 				}
 				printLive(streams.ErrOut, live, olderThan, cliname.Command(cmd, "cleanup"))
+				for _, r := range live {
+					liveIDs = append(liveIDs, r.RunID)
+				}
 			}
-			if len(left) == 0 {
+			// a run's ClusterNetworkPolicies are confined to its namespaces;
+			// those of a run that is not alive go with them
+			var cnps []orchestrator.LeftoverClusterPolicy
+			if clients.Policies != nil {
+				if served, err := kube.ServesClusterNetworkPolicies(clients.Clientset); err != nil {
+					return &kube.ExitError{Code: results.ExitError, Err: err}
+				} else if served {
+					if cnps, err = orchestrator.FindLeftoverClusterPolicies(ctx, clients.Policies, runID, liveIDs); err != nil {
+						return &kube.ExitError{Code: results.ExitError, Err: err}
+					}
+				}
+			}
+			if len(left) == 0 && len(cnps) == 0 {
 				fmt.Fprintln(streams.ErrOut, "nothing to clean up")
 				return nil
 			}
+			verb := "deleting"
+			if dryRun {
+				verb = "would delete"
+			}
+			var cnpNames []string
+			for _, c := range cnps {
+				fmt.Fprintf(streams.Out, "%s ClusterNetworkPolicy %s (run %s)\n", verb, c.Name, c.RunID)
+				cnpNames = append(cnpNames, c.Name)
+			}
 			var names []string
 			for _, l := range left {
-				verb := "deleting"
-				if dryRun {
-					verb = "would delete"
-				}
 				fmt.Fprintf(streams.Out, "%s namespace %s (run %s, last heartbeat %s ago)\n", verb, l.Namespace, l.RunID, l.Age.Round(time.Second))
 				names = append(names, l.Namespace)
 			}
@@ -79,6 +100,9 @@ namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --kee
 			}
 			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
+			if err := orchestrator.DeleteClusterPolicies(wctx, clients.Policies, cnpNames); err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
 			if err := orchestrator.DeleteNamespaces(wctx, clients.Clientset, names, wait); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
@@ -87,7 +111,7 @@ namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --kee
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only print what would be deleted")
 	cmd.Flags().DurationVar(&olderThan, "older-than", 3*time.Minute, "treat runs whose heartbeat is older than this as dead")
-	cmd.Flags().StringVar(&runID, "run-id", "", "delete this run's namespaces, whatever their age")
+	cmd.Flags().StringVar(&runID, "run-id", "", "delete this run's namespaces and ClusterNetworkPolicies, whatever their age")
 	cmd.Flags().BoolVar(&wait, "wait", true, "wait until the namespaces are gone")
 	return cmd
 }
