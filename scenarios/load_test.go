@@ -285,8 +285,8 @@ func TestBuiltin(t *testing.T) {
 			t.Errorf("scenario %q: Builtin not set", s.Metadata.Name)
 		}
 	}
-	want := []string{"allow-dns", "backend-database", "cluster-admin-deny", "cluster-admin-pass", "cluster-baseline-deny",
-		"cluster-metadata-deny", "cross-namespace-monitoring", "default-deny",
+	want := []string{"admin-deny", "admin-metadata", "admin-pass", "allow-dns", "backend-database", "baseline-deny",
+		"cross-namespace-monitoring", "default-deny",
 		"egress-restriction", "frontend-backend", "metadata-blocked", "namespace-isolation-allow-same-namespace",
 		"namespace-isolation", "sctp", "udp"}
 	if !reflect.DeepEqual(names, want) {

@@ -49,7 +49,7 @@ func TestSubstituteAddress(t *testing.T) {
 			}
 		}
 	}
-	// metadata-blocked and cluster-metadata-deny
+	// metadata-blocked and admin-metadata
 	if targets != 2 || excepts != 1 || networks != 1 {
 		t.Fatalf("substituted %d targets, %d except entries and %d ClusterNetworkPolicy networks, want 2, 1 and 1", targets, excepts, networks)
 	}
