@@ -1,0 +1,72 @@
+package run
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/netverify/netverify/scenarios"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+)
+
+func cnpAt(name string, tier cnpv1.Tier, priority int32) cnpv1.ClusterNetworkPolicy {
+	return cnpv1.ClusterNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: cnpv1.ClusterNetworkPolicySpec{Tier: tier, Priority: priority}}
+}
+
+func priorities(sc *scenarios.Scenario) []int32 {
+	var out []int32
+	for _, c := range sc.Spec.ClusterNetworkPolicies {
+		out = append(out, c.Spec.Priority)
+	}
+	return out
+}
+
+// A scenario's priorities move off the cluster's own, per tier, keeping
+// their order and their ties; the scenario itself is not modified.
+func TestAvoidPriorities(t *testing.T) {
+	admin, base := cnpv1.AdminTier, cnpv1.BaselineTier
+	cases := []struct {
+		name    string
+		cluster []cnpv1.ClusterNetworkPolicy
+		own     []cnpv1.ClusterNetworkPolicy
+		want    []int32
+	}{
+		{"no cluster policies", nil,
+			[]cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 10)}, []int32{10}},
+		{"free priority kept", []cnpv1.ClusterNetworkPolicy{cnpAt("g", admin, 5)},
+			[]cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 10)}, []int32{10}},
+		{"taken priority moves up", []cnpv1.ClusterNetworkPolicy{cnpAt("g", admin, 10), cnpAt("h", admin, 11)},
+			[]cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 10)}, []int32{12}},
+		{"order kept when the first moves past the second", []cnpv1.ClusterNetworkPolicy{cnpAt("g", admin, 10), cnpAt("h", admin, 11)},
+			[]cnpv1.ClusterNetworkPolicy{cnpAt("b", admin, 11), cnpAt("a", admin, 10)}, []int32{13, 12}},
+		{"ties stay ties", []cnpv1.ClusterNetworkPolicy{cnpAt("g", admin, 3)},
+			[]cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 3), cnpAt("b", admin, 3), cnpAt("c", admin, 4)}, []int32{4, 4, 5}},
+		{"tiers apart", []cnpv1.ClusterNetworkPolicy{cnpAt("g", base, 10)},
+			[]cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 10), cnpAt("b", base, 10)}, []int32{10, 11}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := &scenarios.Scenario{Spec: scenarios.Spec{ClusterNetworkPolicies: tc.own}}
+			before := priorities(sc)
+			out, err := avoidPriorities([]*scenarios.Scenario{sc}, tc.cluster)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := priorities(out[0]); !slices.Equal(got, tc.want) {
+				t.Errorf("priorities %v, want %v", got, tc.want)
+			}
+			if !slices.Equal(priorities(sc), before) {
+				t.Errorf("the scenario was modified: %v, had %v", priorities(sc), before)
+			}
+		})
+	}
+	var full []cnpv1.ClusterNetworkPolicy
+	for p := int32(990); p <= 1000; p++ {
+		full = append(full, cnpAt("g", admin, p))
+	}
+	sc := &scenarios.Scenario{Metadata: scenarios.Metadata{Name: "late"}, Spec: scenarios.Spec{ClusterNetworkPolicies: []cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 995)}}}
+	if _, err := avoidPriorities([]*scenarios.Scenario{sc}, full); err == nil || !strings.Contains(err.Error(), "no Admin priority from 995 to 1000 is free") {
+		t.Errorf("error %v, want no free priority", err)
+	}
+}
