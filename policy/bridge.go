@@ -52,9 +52,10 @@ func BestAnswer(d Decision, self bool) bool {
 // whose metadata.namespace is a logical namespace. The scenario should have
 // been loaded (defaulted and validated) by the scenarios package. The
 // engine knows nothing of the scenario's ClusterNetworkPolicies: see
-// DeciderForScenario.
-func ForScenario(sc *scenarios.Scenario) (*Engine, error) {
-	m, err := newScenarioModel(sc)
+// DeciderForScenario. opts are NewEngine's: pass the cluster's ranges
+// (WithClusterRanges) when the scenario is to run on a known cluster.
+func ForScenario(sc *scenarios.Scenario, opts ...Option) (*Engine, error) {
+	m, err := newScenarioModel(sc, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +73,8 @@ type Decider interface {
 // DeciderForScenario is ForScenario that also evaluates the scenario's
 // ClusterNetworkPolicies: a TieredEngine around the engine when the
 // scenario has any, the engine itself otherwise.
-func DeciderForScenario(sc *scenarios.Scenario) (Decider, error) {
-	m, err := newScenarioModel(sc)
+func DeciderForScenario(sc *scenarios.Scenario, opts ...Option) (Decider, error) {
+	m, err := newScenarioModel(sc, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -88,9 +89,9 @@ func DeciderForScenario(sc *scenarios.Scenario) (Decider, error) {
 // every port the destination declares, what the policies decide. The order
 // is the scenario's: sources in spec.pods order, then destinations in
 // spec.pods order, then the destination's ports in declaration order. Pods
-// without ports are sources only.
-func ExpectationsFromPolicies(sc *scenarios.Scenario) ([]Computed, error) {
-	m, err := newScenarioModel(sc)
+// without ports are sources only. opts are NewEngine's (WithClusterRanges).
+func ExpectationsFromPolicies(sc *scenarios.Scenario, opts ...Option) ([]Computed, error) {
+	m, err := newScenarioModel(sc, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -132,9 +133,12 @@ func ExpectationsFromPolicies(sc *scenarios.Scenario) ([]Computed, error) {
 // rather than as a mismatch.
 //
 // sc is not modified: to run the scenario with these expectations, set
-// them as Spec.Expect of a copy.
-func ScenarioExpectations(sc *scenarios.Scenario) ([]scenarios.Expectation, error) {
-	computed, err := ExpectationsFromPolicies(sc)
+// them as Spec.Expect of a copy. opts are NewEngine's: on a live run, pass
+// the cluster's pod and Service ranges (WithClusterRanges), so that an
+// ipBlock that provably excludes them gets an exact expectation instead of
+// an implementation-defined one.
+func ScenarioExpectations(sc *scenarios.Scenario, opts ...Option) ([]scenarios.Expectation, error) {
+	computed, err := ExpectationsFromPolicies(sc, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +166,7 @@ type scenarioModel struct {
 	byRef      map[string]*Pod // "ns/pod"
 }
 
-func newScenarioModel(sc *scenarios.Scenario) (*scenarioModel, error) {
+func newScenarioModel(sc *scenarios.Scenario, opts []Option) (*scenarioModel, error) {
 	if sc == nil {
 		return nil, fmt.Errorf("no scenario")
 	}
@@ -198,7 +202,7 @@ func newScenarioModel(sc *scenarios.Scenario) (*scenarioModel, error) {
 		}
 		m.policies = append(m.policies, np)
 	}
-	e, err := NewEngine(m.namespaces, m.pods, m.policies)
+	e, err := NewEngine(m.namespaces, m.pods, m.policies, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
 	}
@@ -234,6 +238,12 @@ func (m *scenarioModel) resolvePod(ref string) (*Pod, error) {
 		return nil, fmt.Errorf("pod %q is not declared", ref)
 	}
 	return p, nil
+}
+
+// serviceBackend is the destination peer of a connection to svc's
+// ClusterIP that backend answers.
+func serviceBackend(svc *scenarios.Service, backend *Pod) Peer {
+	return Peer{Pod: backend, Service: &Service{Namespace: svc.Namespace, Name: svc.Name}}
 }
 
 // backends returns the pods svc selects, in spec.pods order; when only is

@@ -346,11 +346,55 @@ func TestScenarioExpectations(t *testing.T) {
 		allowed        bool
 		implDefined    string // a substring of ImplementationDefined; "" when it must be empty
 	}
+	privateOnly := `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: private-only}
+spec:
+  namespaces: [{name: app}]
+  pods:
+  - {name: client, labels: {app: client}}
+  - {name: web, labels: {app: web}, ports: [{port: 8080}]}
+  policies:
+  - metadata: {name: web-from-private}
+    spec:
+      podSelector: {matchLabels: {app: web}}
+      ingress:
+      - from: [{ipBlock: {cidr: 10.0.0.0/8}}]
+  expect:
+  - {from: client, to: web, port: "8080", allowed: false}
+`
 	tests := []struct {
-		name string
-		yaml string
-		want []row
+		name   string
+		yaml   string
+		ranges ClusterRanges
+		want   []row
 	}{
+		{
+			name: "an ipBlock that may cover pod IPs, ranges unknown",
+			yaml: privateOnly,
+			want: []row{
+				{"app/client", "app/web", "8080", false, "ipBlock 10.0.0.0/8 (app/web-from-private ingress[0]) may cover the pod IP of app/client"},
+				{"app/web", "app/web", "8080", true, "app/web connecting to itself"},
+			},
+		},
+		{
+			name:   "an ipBlock covering the known pod range",
+			yaml:   privateOnly,
+			ranges: ClusterRanges{Pods: mustPrefixes("10.244.0.0/16")},
+			want: []row{
+				{"app/client", "app/web", "8080", false, "covers the pod range 10.244.0.0/16"},
+				{"app/web", "app/web", "8080", true, "app/web connecting to itself"},
+			},
+		},
+		{
+			name:   "an ipBlock outside the known pod range",
+			yaml:   privateOnly,
+			ranges: ClusterRanges{Pods: mustPrefixes("172.16.0.0/16")},
+			want: []row{
+				{"app/client", "app/web", "8080", false, ""},
+				{"app/web", "app/web", "8080", true, "app/web connecting to itself"},
+			},
+		},
 		{
 			name: "default deny and an allow rule",
 			yaml: `apiVersion: netverify.io/v1alpha1
@@ -419,7 +463,7 @@ spec:
 			}
 			before := *sc
 			before.Spec.Expect = append([]scenarios.Expectation(nil), sc.Spec.Expect...)
-			got, err := ScenarioExpectations(sc)
+			got, err := ScenarioExpectations(sc, WithClusterRanges(tt.ranges))
 			if err != nil {
 				t.Fatalf("ScenarioExpectations: %v", err)
 			}

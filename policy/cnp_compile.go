@@ -80,7 +80,7 @@ type cnpPeer struct {
 	namespaces labels.Selector // namespaces, or pods' namespaceSelector
 	pods       labels.Selector // pods' podSelector
 	nodes      labels.Selector
-	networks   []netip.Prefix
+	networks   *addrBlock // its CIDRs
 	domains    []string
 	text       string // e.g. "networks 169.254.169.254/32", for reasons
 }
@@ -307,6 +307,7 @@ func compileCNPPeer(peer cnpv1.ClusterNetworkPolicyEgressPeer, field string, fai
 			fail(field+".networks", "%d CIDRs, want 1 to %d", len(peer.Networks), cnpMaxItems)
 		}
 		var texts []string
+		var nets []netip.Prefix
 		for k, n := range peer.Networks {
 			prefix, err := netip.ParsePrefix(string(n))
 			switch {
@@ -317,12 +318,10 @@ func compileCNPPeer(peer cnpv1.ClusterNetworkPolicyEgressPeer, field string, fai
 				fail(fmt.Sprintf("%s.networks[%d]", field, k), "invalid CIDR %q: host bits set (want %s)", n, prefix.Masked())
 				continue
 			}
-			cp.networks = append(cp.networks, prefix)
+			nets = append(nets, prefix)
 			texts = append(texts, string(n))
 		}
-		if cp.networks == nil {
-			cp.networks = []netip.Prefix{} // set, even if nothing parsed
-		}
+		cp.networks = &addrBlock{addrs: nets} // set, even if nothing parsed
 		cp.text = "networks " + strings.Join(texts, ", ")
 	}
 	if peer.DomainNames != nil {

@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -64,6 +63,17 @@ func NewTieredEngine(np *Engine, cnps []cnpv1.ClusterNetworkPolicy) (*TieredEngi
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	for _, p := range append(slices.Clone(admin), baseline...) {
+		for _, rules := range [][]cnpRule{p.ingress, p.egress} {
+			for _, r := range rules {
+				for _, peer := range r.peers {
+					if peer.networks != nil {
+						np.prepare(peer.networks)
+					}
+				}
+			}
+		}
+	}
 	return &TieredEngine{np: np, admin: byPriority(admin), baseline: byPriority(baseline)}, nil
 }
 
@@ -99,23 +109,24 @@ func byPriority(ps []*compiledCNP) [][]*compiledCNP {
 // passed through and the rule that decided, e.g. `egress from x/a: admin
 // policy "deny-metadata" (priority 10) egress[0] "block-imds": Deny`.
 //
-// Where the API leaves the outcome to the implementation (policies of equal
-// priority that could both match, domainNames, nodes selected by labels, a
-// network and a pod or node of unknown IP) every reading is evaluated: when
-// they all agree the verdict is theirs, otherwise the side is
-// ImplementationDefined and the Reason lists the readings. The
-// NetworkPolicy caveats of Engine.Decide apply unchanged: self, node and
-// hostNetwork traffic not allowed is ImplementationDefined, and so is a
-// side that NetworkPolicies block but an ipBlock over every address would
-// allow for a pod of unknown IP.
+// Where the outcome is open (policies of equal priority that could both
+// match, domainNames, nodes selected by labels, a network that may cover
+// only some of the addresses a pod or node of unknown IP may have, or a
+// Service's ClusterIP) every reading is evaluated: when they all agree the
+// verdict is theirs, otherwise the side is ImplementationDefined and the
+// Reason lists the readings. The NetworkPolicy caveats of Engine.Decide
+// apply unchanged: self, node and hostNetwork traffic not allowed is
+// ImplementationDefined, and so is, in the NetworkPolicy tier, an ipBlock
+// that may cover a pod's IP or a ClusterIP. The engine's ClusterRanges (see
+// WithClusterRanges) say where unknown pod IPs and ClusterIPs lie.
 func (t *TieredEngine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (Decision, error) {
 	c, err := t.np.connection(src, dst, port, protocol)
 	if err != nil {
 		return Decision{}, err
 	}
-	egress, egressNP := t.side(Egress, c.src, c.dst, c)
-	ingress, ingressNP := t.side(Ingress, c.dst, c.src, c)
-	return t.np.decision(c, egress, ingress, egressNP, ingressNP), nil
+	egress := t.side(Egress, c.src, c.dst, c)
+	ingress := t.side(Ingress, c.dst, c.src, c)
+	return decision(c, egress, ingress), nil
 }
 
 // reading is one way a side's evaluation can go: the steps taken through
@@ -124,14 +135,12 @@ type reading struct {
 	verdict Verdict
 	steps   []string
 	whys    []string
-	byNP    bool // the NetworkPolicy tier decided
 }
 
 // side evaluates direction dir for subject against other through the tiers.
-// byNP reports whether the NetworkPolicy tier decided in every reading.
-func (t *TieredEngine) side(dir Direction, subject, other endpoint, c connection) (res sideResult, byNP bool) {
+func (t *TieredEngine) side(dir Direction, subject, other endpoint, c connection) sideResult {
 	if subject.pod == nil {
-		return sideResult{Allowed, "not governed by NetworkPolicy or ClusterNetworkPolicy (not a pod)"}, false
+		return sideResult{Allowed, "not governed by NetworkPolicy or ClusterNetworkPolicy (not a pod)"}
 	}
 	var readings []reading
 	var first []string
@@ -155,7 +164,7 @@ func (t *TieredEngine) side(dir Direction, subject, other endpoint, c connection
 		np := t.np.side(dir, subject, other, c)
 		steps = append(steps, "NetworkPolicies: "+np.text)
 		if t.np.Isolated(subject.pod, dir) {
-			readings = append(readings, reading{verdict: np.verdict, steps: steps, whys: ar.whys, byNP: true})
+			readings = append(readings, reading{verdict: np.verdict, steps: steps, whys: ar.whys})
 			continue
 		}
 		var baseline []tierResult
@@ -181,15 +190,13 @@ func (t *TieredEngine) side(dir Direction, subject, other endpoint, c connection
 
 // summarize turns the readings of a side into its result: theirs when there
 // is one or they agree, otherwise ImplementationDefined.
-func summarize(readings []reading) (sideResult, bool) {
+func summarize(readings []reading) sideResult {
 	verdict := readings[0].verdict
-	byNP := true
 	var whys []string
 	for _, r := range readings {
 		if r.verdict != verdict {
 			verdict = ImplementationDefined
 		}
-		byNP = byNP && r.byNP
 		for _, why := range r.whys {
 			if !slices.Contains(whys, why) {
 				whys = append(whys, why)
@@ -197,7 +204,7 @@ func summarize(readings []reading) (sideResult, bool) {
 		}
 	}
 	if len(readings) == 1 && len(whys) == 0 {
-		return sideResult{verdict, strings.Join(readings[0].steps, "; ")}, byNP
+		return sideResult{verdict, strings.Join(readings[0].steps, "; ")}
 	}
 	texts := make([]string, len(readings))
 	for i, r := range readings {
@@ -207,7 +214,7 @@ func summarize(readings []reading) (sideResult, bool) {
 	if verdict == ImplementationDefined {
 		head = "depends on the implementation"
 	}
-	return sideResult{verdict, fmt.Sprintf("%s (%s): %s", head, strings.Join(whys, "; "), strings.Join(texts, " or "))}, byNP && verdict != ImplementationDefined
+	return sideResult{verdict, fmt.Sprintf("%s (%s): %s", head, strings.Join(whys, "; "), strings.Join(texts, " or "))}
 }
 
 // tierResult is one way a tier can end for a side: a rule's action, or no
@@ -343,32 +350,32 @@ func (p cnpPeer) match(other endpoint, where string) (match, string) {
 }
 
 // networksMatch matches a networks peer against other. Networks match pod
-// and node addresses too (the API says so); an address that is not known
-// (a pod or node without IP) is covered only by a /0 of its family.
+// and node addresses too (the API says so): a known address is in them or
+// not; an unknown one (a pod or node without IP) lies in the cluster's pod
+// ranges, or for a node or when the ranges are unknown anywhere a node or
+// pod may be, and the networks match it when they cover all of that, not
+// when they cover none of it, and may otherwise. For a destination
+// addressed through a Service, the ClusterIP counts too (see viaService).
 func networksMatch(p cnpPeer, other endpoint, where string) (match, string) {
-	if other.addr.IsValid() {
-		if slices.ContainsFunc(p.networks, func(n netip.Prefix) bool { return n.Contains(other.addr) }) {
-			return matchYes, ""
+	named := fmt.Sprintf("%s (%s)", p.text, where)
+	m, why := matchNo, ""
+	switch c := p.networks.cover(other.space); {
+	case c == coversAll:
+		m = matchYes
+	case c == coversPart && !other.space.exact:
+		what := "the IP of " + other.text
+		if other.node {
+			what = "the address of " + other.text
 		}
-		return matchNo, ""
-	}
-	var v4, v6 bool
-	for _, n := range p.networks {
-		if n.Bits() == 0 {
-			v4, v6 = v4 || n.Addr().Is4(), v6 || n.Addr().Is6()
+		m, why = matchDepends, other.space.describe(named, p.networks.addrs, c, what)
+		if other.space.known {
+			why += ": whether its address is among them is not known offline"
 		}
 	}
-	switch {
-	case v4 && v6:
-		return matchYes, ""
-	case v4 || v6:
-		family := "IPv4"
-		if v6 {
-			family = "IPv6"
-		}
-		return matchDepends, fmt.Sprintf("%s (%s) covers %s only if its address, not known offline, is %s", p.text, where, other.text, family)
+	if other.pod == nil {
+		return m, why
 	}
-	return matchNo, "" // narrower networks are taken to address the world outside the cluster
+	return viaService(m, why, named, p.networks, other)
 }
 
 // mayNameClusterPods reports whether domain name d (lower case, no trailing

@@ -151,7 +151,8 @@ type tconn struct {
 // tieredCase is a set of policies and connections decided under them.
 type tieredCase struct {
 	name     string
-	pods     []Pod // instead of the world's pods, when set
+	pods     []Pod         // instead of the world's pods, when set
+	ranges   ClusterRanges // the cluster's ranges the engine knows
 	cnps     []cnpv1.ClusterNetworkPolicy
 	policies []networkingv1.NetworkPolicy
 	conns    []tconn
@@ -167,7 +168,7 @@ func runTieredCases(t *testing.T, cases []tieredCase) {
 			if tc.pods != nil {
 				pods = tc.pods
 			}
-			np, err := NewEngine(w.namespaces, pods, tc.policies)
+			np, err := NewEngine(w.namespaces, pods, tc.policies, WithClusterRanges(tc.ranges))
 			if err != nil {
 				t.Fatalf("NewEngine: %v", err)
 			}

@@ -329,6 +329,12 @@ func TestTieredNetworksNodesDomains(t *testing.T) {
 		}
 		panic("no pod " + ref)
 	}
+	// viaWeb addresses a pod through the ClusterIP of a Service "web" of its
+	// namespace.
+	viaWeb := func(p Peer) Peer {
+		p.Service = &Service{Namespace: p.Pod.Namespace, Name: "web"}
+		return p
+	}
 	runTieredCases(t, []tieredCase{
 		{
 			name: "networks match pod IPs, unlike NetworkPolicy ipBlocks",
@@ -360,22 +366,79 @@ func TestTieredNetworksNodesDomains(t *testing.T) {
 			},
 		},
 		{
-			name: "networks and pods of unknown IP",
+			name: "networks and pods of unknown IP, the cluster's ranges unknown",
 			pods: unknownIP,
 			cnps: []cnpv1.ClusterNetworkPolicy{
 				makeCNP("deny-v4", admin, 1, subjectNamespaces(nsX), cnpEgress(outRule("", deny, nil, toNetworks("0.0.0.0/0")))),
 				makeCNP("deny-both", admin, 1, subjectNamespaces(nsY), cnpEgress(outRule("", deny, nil, toNetworks("0.0.0.0/0", "::/0")))),
-				makeCNP("deny-narrow", admin, 1, subjectNamespaces(lbl{namespaceNameLabel: "z"}), cnpEgress(outRule("", deny, nil, toNetworks("10.0.0.0/8")))),
+				makeCNP("deny-narrow", admin, 1, subjectNamespaces(lbl{namespaceNameLabel: "z"}), cnpEgress(
+					outRule("", deny, nil, toNetworks("169.254.0.0/16")), // no pod has such an address
+					outRule("", deny, nil, toNetworks("10.0.0.0/8")),
+				)),
 			},
 			conns: []tconn{
 				{src: ux("x/a"), dst: ux("y/a"), port: 80, want: ImplementationDefined, egress: ImplementationDefined, reasons: []string{
 					"depends on the implementation",
-					"covers y/a only if its address, not known offline, is IPv4",
+					`networks 0.0.0.0/0 (admin policy "deny-v4" (priority 1) egress[0]) may cover the IP of y/a (neither it nor the cluster's pod ranges are known)`,
 					`admin policy "deny-v4" (priority 1) egress[0]: Deny → blocked]`,
 					"default: allowed → allowed]",
 				}},
 				{src: ux("y/a"), dst: ux("x/a"), port: 80, want: Blocked},
-				{src: ux("z/a"), dst: ux("x/a"), port: 80, want: Allowed},
+				{src: ux("z/a"), dst: ux("x/a"), port: 80, want: ImplementationDefined, egress: ImplementationDefined, reasons: []string{
+					`networks 10.0.0.0/8 (admin policy "deny-narrow" (priority 1) egress[1]) may cover the IP of x/a`,
+				}, notReasons: []string{"169.254.0.0/16"}},
+			},
+		},
+		{
+			name:   "networks covering the known pod range match every pod",
+			pods:   unknownIP,
+			ranges: ClusterRanges{Pods: mustPrefixes("10.244.0.0/16")},
+			cnps: []cnpv1.ClusterNetworkPolicy{
+				makeCNP("deny-8", admin, 1, subjectNamespaces(nsX), cnpEgress(outRule("", deny, nil, toNetworks("10.0.0.0/8")))),
+				makeCNP("deny-other", admin, 1, subjectNamespaces(nsY), cnpEgress(outRule("", deny, nil, toNetworks("172.16.0.0/12")))),
+				makeCNP("deny-part", admin, 1, subjectNamespaces(lbl{namespaceNameLabel: "z"}), cnpEgress(outRule("", deny, nil, toNetworks("10.244.0.0/17")))),
+			},
+			conns: []tconn{
+				{src: ux("x/a"), dst: ux("y/a"), port: 80, want: Blocked, reasons: []string{`admin policy "deny-8" (priority 1) egress[0]: Deny`}},
+				{src: ux("y/a"), dst: ux("x/a"), port: 80, want: Allowed},
+				{src: ux("z/a"), dst: ux("x/a"), port: 80, want: ImplementationDefined, egress: ImplementationDefined, reasons: []string{
+					`networks 10.244.0.0/17 (admin policy "deny-part" (priority 1) egress[0]) overlaps the pod range 10.244.0.0/16, where the IP of x/a lies: whether its address is among them is not known offline`,
+				}},
+			},
+		},
+		{
+			name:   "networks and dual-stack pod ranges",
+			pods:   unknownIP,
+			ranges: ClusterRanges{Pods: mustPrefixes("10.244.0.0/16", "fd00:10:244::/56")},
+			cnps: []cnpv1.ClusterNetworkPolicy{
+				makeCNP("deny-v4", admin, 1, subjectNamespaces(nsX), cnpEgress(outRule("", deny, nil, toNetworks("10.0.0.0/8")))),
+				makeCNP("deny-both", admin, 1, subjectNamespaces(nsY), cnpEgress(outRule("", deny, nil, toNetworks("10.0.0.0/8", "fd00::/8")))),
+			},
+			conns: []tconn{
+				{src: ux("x/a"), dst: ux("y/a"), port: 80, want: ImplementationDefined, reasons: []string{
+					"overlaps the pod range 10.244.0.0/16, where the IP of y/a lies",
+				}, notReasons: []string{"fd00:10:244::/56"}},
+				{src: ux("y/a"), dst: ux("x/a"), port: 80, want: Blocked},
+			},
+		},
+		{
+			name:   "networks and a Service's ClusterIP",
+			pods:   unknownIP,
+			ranges: ClusterRanges{Pods: mustPrefixes("10.244.0.0/16"), Services: mustPrefixes("10.96.0.0/12")},
+			cnps: []cnpv1.ClusterNetworkPolicy{
+				makeCNP("deny-services", admin, 1, subjectNamespaces(nsX), cnpEgress(outRule("", deny, nil, toNetworks("10.96.0.0/12")))),
+				makeCNP("deny-pods", admin, 1, subjectNamespaces(nsY), cnpEgress(outRule("", deny, nil, toNetworks("10.244.0.0/16")))),
+				makeCNP("deny-both", admin, 1, subjectNamespaces(lbl{namespaceNameLabel: "z"}), cnpEgress(outRule("", deny, nil, toNetworks("10.0.0.0/8")))),
+			},
+			conns: []tconn{
+				{src: ux("x/a"), dst: viaWeb(ux("y/b")), port: 80, want: ImplementationDefined, egress: ImplementationDefined, reasons: []string{
+					`networks 10.96.0.0/12 (admin policy "deny-services" (priority 1) egress[0]) covers the Service range 10.96.0.0/12, where the ClusterIP of svc:y/web lies`,
+				}},
+				{src: ux("x/a"), dst: ux("y/b"), port: 80, want: Allowed},
+				{src: ux("y/a"), dst: viaWeb(ux("x/b")), port: 80, want: ImplementationDefined, egress: ImplementationDefined, reasons: []string{
+					`networks 10.244.0.0/16 (admin policy "deny-pods" (priority 1) egress[0]) lies outside the Service range 10.96.0.0/12, where the ClusterIP of svc:x/web lies`,
+				}},
+				{src: ux("z/a"), dst: viaWeb(ux("x/b")), port: 80, want: Blocked},
 			},
 		},
 		{
@@ -390,7 +453,7 @@ func TestTieredNetworksNodesDomains(t *testing.T) {
 			conns: []tconn{
 				{src: ux("x/a"), dst: ux("y/a"), port: 80, want: Blocked, reasons: []string{`admin policy "deny-y"`}},
 				{src: ux("x/a"), dst: ux("z/a"), port: 80, want: ImplementationDefined, egress: ImplementationDefined, reasons: []string{
-					"ipBlock 0.0.0.0/0", "pod IPs are not known offline", `admin policy "pass-z" (priority 1) egress[0]: Pass`,
+					"ipBlock 0.0.0.0/0", "may cover the pod IP of z/a", `admin policy "pass-z" (priority 1) egress[0]: Pass`,
 				}},
 			},
 		},

@@ -63,17 +63,6 @@ func (r compiledRule) portsMatch(c connection) bool {
 	return false
 }
 
-// everyAddressBlock returns an ipBlock peer of r whose cidr is a /0
-// (0.0.0.0/0 or ::/0), or nil.
-func (r compiledRule) everyAddressBlock() *ipBlock {
-	for _, p := range r.peers {
-		if p.block != nil && p.block.cidr.Bits() == 0 {
-			return p.block
-		}
-	}
-	return nil
-}
-
 // compiledPeer is one entry of from/to: either an ipBlock or selectors.
 type compiledPeer struct {
 	block      *ipBlock
@@ -85,6 +74,7 @@ type ipBlock struct {
 	text   string // as written, for reasons
 	cidr   netip.Prefix
 	except []netip.Prefix
+	addrBlock
 }
 
 // contains reports whether addr is in the block and in none of its excepts.
@@ -231,6 +221,7 @@ func compileIPBlock(b *networkingv1.IPBlock) (*ipBlock, error) {
 		block.except = append(block.except, ex)
 		block.text += " except " + e
 	}
+	block.addrs = subtract([]netip.Prefix{cidr}, block.except) // cidr minus except
 	return block, nil
 }
 

@@ -17,6 +17,9 @@ type Engine struct {
 	policies []*compiledPolicy
 	nsLabels map[string]labels.Set
 	podsByIP map[netip.Addr]*Pod // nil value: several pods share the IP
+	ranges   ClusterRanges       // empty lists: unknown
+	// Where unknown addresses lie: a pod's, a ClusterIP, a node's.
+	podSpace, serviceSpace, nodeSpace addrSpace
 }
 
 // NewEngine compiles policies (applying the API defaults) for deciding
@@ -31,18 +34,32 @@ type Engine struct {
 // namespaces supplies the labels that namespaceSelectors match; a namespace
 // not listed has only the kubernetes.io/metadata.name label. pods is used to
 // recognise a Peer given only by IP as the pod with that IP. The slices are
-// copied; later changes to them do not affect the engine.
-func NewEngine(namespaces []Namespace, pods []Pod, policies []networkingv1.NetworkPolicy) (*Engine, error) {
+// copied; later changes to them do not affect the engine. opts give what
+// the engine knows of the cluster (WithClusterRanges).
+func NewEngine(namespaces []Namespace, pods []Pod, policies []networkingv1.NetworkPolicy, opts ...Option) (*Engine, error) {
 	e := &Engine{
 		nsLabels: namespaceLabels(namespaces),
 		podsByIP: map[netip.Addr]*Pod{},
+		ranges:   buildOptions(opts).ranges,
 	}
+	e.podSpace = rangeSpace(e.ranges.Pods, "pod")
+	e.serviceSpace = rangeSpace(e.ranges.Services, "Service")
+	e.nodeSpace = rangeSpace(nil, "node")
 	var errs []error
 	for i := range policies {
 		cp, err := compilePolicy(&policies[i])
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		for _, rules := range [][]compiledRule{cp.ingressRules, cp.egressRules} {
+			for _, r := range rules {
+				for _, p := range r.peers {
+					if p.block != nil {
+						e.prepare(&p.block.addrBlock)
+					}
+				}
+			}
 		}
 		e.policies = append(e.policies, cp)
 	}
@@ -69,6 +86,12 @@ func NewEngine(namespaces []Namespace, pods []Pod, policies []networkingv1.Netwo
 	return e, nil
 }
 
+// prepare computes how much of the engine's spaces for unknown addresses
+// block covers.
+func (e *Engine) prepare(block *addrBlock) {
+	block.prepare([]addrSpace{e.podSpace, e.serviceSpace, e.nodeSpace})
+}
+
 // Isolated reports whether at least one policy selects pod for dir. A pod
 // that is not isolated in a direction accepts (Ingress) or sends (Egress)
 // any traffic as far as policies go.
@@ -91,22 +114,25 @@ func (e *Engine) Isolated(pod *Pod, dir Direction) bool {
 // connection; a side that is not a pod (an outside address, the node) is not
 // governed by NetworkPolicy. The verdict is ImplementationDefined, never a
 // guess, when the answer depends on the CNI: a pod connecting to itself,
-// traffic of the node or of hostNetwork pods, and an ipBlock matching a pod's
-// IP — each only when it changes the outcome.
+// traffic of the node or of hostNetwork pods, an ipBlock that may cover a
+// pod's IP, and an egress ipBlock that may cover the ClusterIP of the
+// Service a connection is addressed to (Peer.Service) — each only when it
+// changes the outcome.
 //
-// A pod whose IP is unknown (Pod.IP "", as for a scenario's pods offline)
-// is matched by no ipBlock but one over every address (0.0.0.0/0 or ::/0,
-// whatever its excepts), which covers its IP on a real cluster unless an
-// except does; narrower blocks are taken to address the world outside the
-// cluster. So when the connection would otherwise be Blocked, each Blocked
-// side that such a block would allow (in a rule whose ports match) is
-// ImplementationDefined instead, and so is the verdict when neither side is
-// Blocked any more; the Reason then says why, then "the policies alone say
-// blocked: …". A connection that self, node or hostNetwork traffic already
-// made ImplementationDefined is left as it is.
+// Whether an ipBlock (cidr minus its excepts) may cover an address: a
+// known address (Pod.IP, Service.ClusterIP) is in it or not. An unknown
+// one (as for a scenario's pods offline) lies in the cluster's pod or
+// Service ranges when the engine has them (WithClusterRanges): a block
+// that excludes the whole range does not match, one that overlaps it may —
+// and whether ipBlocks apply to pod IPs is the CNI's choice, so even a
+// block covering the whole range is ImplementationDefined. Without the
+// ranges the address may be anything but loopback, link-local, multicast
+// and the like, so nearly every block may cover it. The Reason names the
+// block, its rule and the range.
 //
 // It fails only on invalid input: an empty or contradictory Peer, an
-// unparsable IP, a port outside 1-65535 or an unknown protocol.
+// unparsable IP, a Service that is not beside a destination Pod, a port
+// outside 1-65535 or an unknown protocol.
 func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (Decision, error) {
 	c, err := e.connection(src, dst, port, protocol)
 	if err != nil {
@@ -114,14 +140,13 @@ func (e *Engine) Decide(src, dst Peer, port int32, protocol corev1.Protocol) (De
 	}
 	egress := e.side(Egress, c.src, c.dst, c)
 	ingress := e.side(Ingress, c.dst, c.src, c)
-	return e.decision(c, egress, ingress, true, true), nil
+	return decision(c, egress, ingress), nil
 }
 
 // decision combines the two sides of connection c into the Decision, then
-// applies what the API leaves to the CNI: self, node and hostNetwork
-// traffic, and — on the sides NetworkPolicies decided (egressNP, ingressNP)
-// — pods of unknown IP. Only a definite Allowed stands unchanged.
-func (e *Engine) decision(c connection, egress, ingress sideResult, egressNP, ingressNP bool) Decision {
+// applies what the API leaves to the CNI whatever the policies say: self,
+// node and hostNetwork traffic. Only a definite Allowed stands unchanged.
+func decision(c connection, egress, ingress sideResult) Decision {
 	s, d := c.src, c.dst
 	dec := Decision{
 		Verdict: combine(egress.verdict, ingress.verdict),
@@ -135,10 +160,6 @@ func (e *Engine) decision(c connection, egress, ingress sideResult, egressNP, in
 	if why := cniDependent(s, d); why != "" {
 		dec.Reason = fmt.Sprintf("%s; the policies alone say %s: %s", why, dec.Verdict, dec.Reason)
 		dec.Verdict = ImplementationDefined
-		return dec
-	}
-	if dec.Verdict == Blocked {
-		e.unknownIPs(&dec, s, d, c, egressNP, ingressNP)
 	}
 	return dec
 }
@@ -157,6 +178,9 @@ func (e *Engine) connection(src, dst Peer, port int32, protocol corev1.Protocol)
 	s, err := e.resolve(src)
 	if err != nil {
 		return connection{}, fmt.Errorf("source: %w", err)
+	}
+	if src.Service != nil {
+		return connection{}, errors.New("source: a Service is only a destination")
 	}
 	d, err := e.resolve(dst)
 	if err != nil {
@@ -180,62 +204,6 @@ func cniDependent(s, d endpoint) string {
 	return ""
 }
 
-// unknownIPs applies the rule for pods of unknown IP to dec, a Blocked
-// decision of connection c from s to d: each Blocked side that a rule with
-// an ipBlock over every address would allow becomes ImplementationDefined,
-// and so does the verdict when neither side is Blocked any more. Only the
-// sides whose verdict NetworkPolicies decided (egressNP, ingressNP) are
-// refined.
-func (e *Engine) unknownIPs(dec *Decision, s, d endpoint, c connection, egressNP, ingressNP bool) {
-	var whys []string
-	refine := func(v *Verdict, dir Direction, subject, other endpoint) {
-		if *v != Blocked || dir == Egress && !egressNP || dir == Ingress && !ingressNP {
-			return
-		}
-		if why := e.unknownIPMatch(dir, subject, other, c); why != "" {
-			*v = ImplementationDefined
-			whys = append(whys, why)
-		}
-	}
-	refine(&dec.Egress, Egress, s, d)
-	refine(&dec.Ingress, Ingress, d, s)
-	if combine(dec.Egress, dec.Ingress) != Blocked {
-		dec.Verdict = ImplementationDefined
-		dec.Reason = strings.Join(whys, "; ") + "; the policies alone say blocked: " + dec.Reason
-	}
-}
-
-// unknownIPMatch returns why a rule of a policy isolating subject for dir
-// may match other, a pod of unknown IP, through an ipBlock over every
-// address; or "".
-func (e *Engine) unknownIPMatch(dir Direction, subject, other endpoint, c connection) string {
-	if subject.pod == nil || other.pod == nil || other.addr.IsValid() {
-		return ""
-	}
-	for _, p := range e.policies {
-		if !p.appliesTo(subject.pod, dir) {
-			continue
-		}
-		for _, r := range p.rules(dir) {
-			if b := r.everyAddressBlock(); b != nil && r.portsMatch(c) {
-				return unknownIPText(b, r.where, other.text)
-			}
-		}
-	}
-	return ""
-}
-
-// unknownIPText explains why an ipBlock over every address makes traffic
-// with pod, whose IP is unknown, CNI-dependent.
-func unknownIPText(b *ipBlock, where, pod string) string {
-	covers := "covers the pod IP of " + pod
-	if len(b.except) > 0 {
-		covers += " unless an except does"
-	}
-	return fmt.Sprintf("ipBlock %s (%s) %s (pod IPs are not known offline), and CNIs differ on whether ipBlocks apply to pod IPs (Cilium by default: no)",
-		b.text, where, covers)
-}
-
 // combine ANDs the two sides: a definite Blocked wins over a CNI-dependent
 // side, which wins over Allowed.
 func combine(a, b Verdict) Verdict {
@@ -254,8 +222,16 @@ type endpoint struct {
 	pod      *Pod       // nil for an outside address or the node
 	nsLabels labels.Set // labels of the pod's namespace
 	addr     netip.Addr // invalid when unknown
+	space    addrSpace  // where addr lies, as far as the engine knows
 	node     bool
-	text     string // for reasons
+	service  *serviceEnd // a destination addressed through a Service's ClusterIP
+	text     string      // for reasons
+}
+
+// serviceEnd is the Service a destination is addressed through.
+type serviceEnd struct {
+	text  string    // "svc:ns/name"
+	space addrSpace // its ClusterIP, or the cluster's Service ranges
 }
 
 type connection struct {
@@ -314,7 +290,48 @@ func (e *Engine) resolve(p Peer) (endpoint, error) {
 	default:
 		ep.text = ep.addr.String()
 	}
+	switch {
+	case ep.addr.IsValid():
+		kind := ""
+		if ep.pod != nil && !ep.pod.HostNetwork {
+			kind = "pod"
+		} else if ep.pod != nil || ep.node {
+			kind = "node"
+		}
+		ep.space = exactSpace(ep.addr, kind)
+	case ep.pod != nil && !ep.pod.HostNetwork:
+		ep.space = e.podSpace
+	default: // the node, or a hostNetwork pod: some node address
+		ep.space = e.nodeSpace
+	}
+	if p.Service != nil {
+		svc, err := e.resolveService(p.Service, ep.pod)
+		if err != nil {
+			return ep, err
+		}
+		ep.service = svc
+	}
 	return ep, nil
+}
+
+// resolveService resolves the Service a destination pod is reached
+// through.
+func (e *Engine) resolveService(s *Service, backend *Pod) (*serviceEnd, error) {
+	if backend == nil {
+		return nil, fmt.Errorf("service %s: a Service needs its backend as Pod", s)
+	}
+	if s.Namespace == "" || s.Name == "" {
+		return nil, fmt.Errorf("service %q: namespace and name are required", s.String())
+	}
+	svc := &serviceEnd{text: s.String(), space: e.serviceSpace}
+	if s.ClusterIP != "" {
+		addr, err := netip.ParseAddr(s.ClusterIP)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: ClusterIP %q: %w", s, s.ClusterIP, err)
+		}
+		svc.space = exactSpace(addr.Unmap(), "Service")
+	}
+	return svc, nil
 }
 
 // sideResult is what one direction's policies say.
@@ -360,7 +377,7 @@ func (e *Engine) side(dir Direction, subject, other endpoint, c connection) side
 	case len(allowedBy) > 0:
 		return sideResult{Allowed, "allowed by " + strings.Join(allowedBy, ", ")}
 	case len(depends) > 0:
-		res = sideResult{ImplementationDefined, "depends on the CNI: " + strings.Join(depends, "; ")}
+		res = sideResult{ImplementationDefined, fmt.Sprintf("isolated by %s; depends on the CNI: %s", strings.Join(isolating, ", "), strings.Join(depends, "; "))}
 	default:
 		res = sideResult{Blocked, fmt.Sprintf("isolated by %s and no %s rule allows %s on %s",
 			strings.Join(isolating, ", "), strings.ToLower(string(dir)), other.text, c.portText())}
@@ -406,18 +423,7 @@ func (r compiledRule) match(policyNS string, other endpoint, c connection) (m ma
 
 func (p compiledPeer) match(policyNS string, other endpoint, where string) (match, string) {
 	if p.block != nil {
-		if !p.block.contains(other.addr) {
-			return matchNo, ""
-		}
-		switch {
-		case other.node || other.pod != nil && other.pod.HostNetwork:
-			return matchDepends, fmt.Sprintf("ipBlock %s (%s) matches the node address of %s, which CNIs may classify as the host rather than by CIDR (Cilium does)",
-				p.block.text, where, other.text)
-		case other.pod != nil:
-			return matchDepends, fmt.Sprintf("ipBlock %s (%s) matches the pod IP of %s, and CNIs differ on whether ipBlocks apply to pod IPs (Cilium by default: no)",
-				p.block.text, where, other.text)
-		}
-		return matchYes, ""
+		return p.block.match(other, where)
 	}
 	if other.pod == nil {
 		return matchNo, ""
@@ -436,4 +442,68 @@ func (p compiledPeer) match(policyNS string, other endpoint, where string) (matc
 		return matchDepends, fmt.Sprintf("%s selects hostNetwork pod %s, which CNIs that treat its traffic as the node's do not match", where, other.text)
 	}
 	return matchYes, ""
+}
+
+// match says whether ipBlock b of a rule (where) matches the far end other.
+// An outside address matches when it is in the block. A pod's IP, known or
+// only known to lie in the pod ranges, makes the match CNI-dependent when
+// the block may cover it, since CNIs differ on whether ipBlocks apply to
+// pod IPs; so does, for a destination addressed through a Service, a
+// ClusterIP the block may cover (see Service). The node's address is
+// matched only when known.
+func (b *ipBlock) match(other endpoint, where string) (match, string) {
+	named := fmt.Sprintf("ipBlock %s (%s)", b.text, where)
+	switch {
+	case other.node || other.pod != nil && other.pod.HostNetwork:
+		if b.contains(other.addr) {
+			return matchDepends, fmt.Sprintf("%s matches the node address of %s, which CNIs may classify as the host rather than by CIDR (Cilium does)",
+				named, other.text)
+		}
+		return matchNo, ""
+	case other.pod == nil:
+		if b.contains(other.addr) {
+			return matchYes, ""
+		}
+		return matchNo, ""
+	}
+	pod := matchNo // a pod's IP in an ipBlock is never a definite match
+	var why string
+	if c := b.cover(other.space); c != coversNone {
+		pod = matchDepends
+		why = other.space.describe(named, b.addrs, c, "the pod IP of "+other.text) +
+			", and CNIs differ on whether ipBlocks apply to pod IPs (Cilium by default: no)"
+	}
+	return viaService(pod, why, named, &b.addrBlock, other)
+}
+
+// viaService refines how a block (named as in reasons) matches a
+// destination pod, m and why, when the connection is addressed to a
+// Service's ClusterIP: implementations that apply egress policy before
+// load balancing match the ClusterIP instead, so unless both readings agree
+// on a definite answer the match depends on the implementation.
+func viaService(m match, why, named string, block *addrBlock, other endpoint) (match, string) {
+	svc := other.service
+	if svc == nil {
+		return m, why
+	}
+	var pre match
+	c := block.cover(svc.space)
+	switch c {
+	case coversAll:
+		pre = matchYes
+	case coversPart:
+		pre = matchDepends
+	}
+	if pre == m && m != matchDepends {
+		return m, ""
+	}
+	whys := []string{}
+	if m == matchDepends {
+		whys = append(whys, why)
+	}
+	if pre != matchNo || m == matchYes { // the ClusterIP reading matters
+		whys = append(whys, svc.space.describe(named, block.addrs, c, "the ClusterIP of "+svc.text)+
+			", and implementations differ on whether egress policies see a Service's ClusterIP or, after load balancing, the backend's IP (most, Cilium included: the backend's)")
+	}
+	return matchDepends, strings.Join(whys, "; ")
 }

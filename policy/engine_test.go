@@ -489,8 +489,10 @@ func TestIPBlocks(t *testing.T) {
 }
 
 // TestDecideUnknownPodIP covers Decide's rule for pods whose IP is unknown
-// (as a scenario's pods are offline): only an ipBlock over every address
-// may match them, and then only as implementation-defined.
+// (as a scenario's pods are offline): an ipBlock that may cover the IP —
+// anywhere in the cluster's pod ranges when the engine has them, nearly
+// anywhere otherwise — makes the side implementation-defined; one that
+// provably excludes the pod ranges does not match.
 func TestDecideUnknownPodIP(t *testing.T) {
 	t.Parallel()
 	namespaces := []Namespace{{Name: "x"}}
@@ -503,9 +505,19 @@ func TestDecideUnknownPodIP(t *testing.T) {
 	onA, onB := selecting(lbl{"pod": "a"}), selecting(lbl{"pod": "b"})
 	egressAnywhere := makePolicy("egress-anywhere", "x", onA, types(Egress),
 		egressRules(to(nil, cidrPeer("0.0.0.0/0", "169.254.169.254/32"))))
+	ingressFrom := func(cidr string, except ...string) []networkingv1.NetworkPolicy {
+		return []networkingv1.NetworkPolicy{makePolicy("from-block", "x", onB,
+			ingressRules(from(ports(tcp(80)), cidrPeer(cidr, except...))))}
+	}
+	podRange := ClusterRanges{Pods: mustPrefixes("10.244.0.0/16")}
+	otherRange := ClusterRanges{Pods: mustPrefixes("172.16.0.0/16")}
+	dualStack := ClusterRanges{Pods: mustPrefixes("10.244.0.0/16", "fd00:10:244::/56")}
+	blockedIngress := Decision{Verdict: Blocked, Egress: Allowed, Ingress: Blocked}
+	openIngress := Decision{Verdict: ImplementationDefined, Egress: Allowed, Ingress: ImplementationDefined}
 	tests := []struct {
 		name     string
 		policies []networkingv1.NetworkPolicy
+		ranges   ClusterRanges
 		src, dst Peer
 		want     Decision // Verdict, Egress and Ingress are compared
 		reason   []string // substrings of the Reason
@@ -517,34 +529,98 @@ func TestDecideUnknownPodIP(t *testing.T) {
 			src:      a, dst: b,
 			want: Decision{Verdict: ImplementationDefined, Egress: ImplementationDefined, Ingress: Allowed},
 			reason: []string{
-				"ipBlock 0.0.0.0/0 except 169.254.169.254/32 (x/egress-anywhere egress[0]) covers the pod IP of x/b unless an except does",
-				"; the policies alone say blocked: egress from x/a: isolated by x/egress-anywhere",
+				"egress from x/a: isolated by x/egress-anywhere; depends on the CNI: ",
+				"ipBlock 0.0.0.0/0 except 169.254.169.254/32 (x/egress-anywhere egress[0]) may cover the pod IP of x/b (neither it nor the cluster's pod ranges are known)",
+				"CNIs differ on whether ipBlocks apply to pod IPs",
 			},
 		},
 		{
-			name: "ingress from 0.0.0.0/0",
-			policies: []networkingv1.NetworkPolicy{makePolicy("from-anywhere", "x", onB,
-				ingressRules(from(ports(tcp(80)), cidrPeer("0.0.0.0/0"))))},
-			src: a, dst: b,
-			want:   Decision{Verdict: ImplementationDefined, Egress: Allowed, Ingress: ImplementationDefined},
-			reason: []string{"ipBlock 0.0.0.0/0 (x/from-anywhere ingress[0]) covers the pod IP of x/a (pod IPs are not known offline)"},
+			name:     "ingress from 0.0.0.0/0",
+			policies: ingressFrom("0.0.0.0/0"),
+			src:      a, dst: b,
+			want:   openIngress,
+			reason: []string{"ipBlock 0.0.0.0/0 (x/from-block ingress[0]) may cover the pod IP of x/a"},
 		},
 		{
-			name: "ingress from ::/0",
-			policies: []networkingv1.NetworkPolicy{makePolicy("from-anywhere-v6", "x", onB,
-				ingressRules(from(nil, cidrPeer("::/0"))))},
-			src: a, dst: b,
-			want:   Decision{Verdict: ImplementationDefined, Egress: Allowed, Ingress: ImplementationDefined},
-			reason: []string{"ipBlock ::/0 (x/from-anywhere-v6 ingress[0])"},
+			name:     "ingress from ::/0",
+			policies: ingressFrom("::/0"),
+			src:      a, dst: b,
+			want:   openIngress,
+			reason: []string{"ipBlock ::/0 (x/from-block ingress[0])"},
 		},
 		{
-			name: "a narrower block addresses the outside world",
-			policies: []networkingv1.NetworkPolicy{makePolicy("egress-private", "x", onA, types(Egress),
-				egressRules(to(nil, cidrPeer("10.0.0.0/8"))))},
+			name:     "0.0.0.0/0 covering the known pod range",
+			policies: ingressFrom("0.0.0.0/0"), ranges: podRange,
 			src: a, dst: b,
-			want:   Decision{Verdict: Blocked, Egress: Blocked, Ingress: Allowed},
-			reason: []string{"isolated by x/egress-private"},
-			not:    "covers the pod IP",
+			want:   openIngress,
+			reason: []string{"ipBlock 0.0.0.0/0 (x/from-block ingress[0]) covers the pod range 10.244.0.0/16, where the pod IP of x/a lies"},
+		},
+		{
+			name:     "10.0.0.0/8 without the ranges may cover the pod",
+			policies: ingressFrom("10.0.0.0/8"),
+			src:      a, dst: b,
+			want:   openIngress,
+			reason: []string{"ipBlock 10.0.0.0/8 (x/from-block ingress[0]) may cover the pod IP of x/a (neither it nor the cluster's pod ranges are known)"},
+		},
+		{
+			name:     "10.0.0.0/8 covering the pod range is still up to the CNI",
+			policies: ingressFrom("10.0.0.0/8"), ranges: podRange,
+			src: a, dst: b,
+			want:   openIngress,
+			reason: []string{"ipBlock 10.0.0.0/8 (x/from-block ingress[0]) covers the pod range 10.244.0.0/16, where the pod IP of x/a lies, and CNIs differ"},
+		},
+		{
+			name:     "a block overlapping part of the pod range",
+			policies: ingressFrom("10.244.1.0/24"), ranges: podRange,
+			src: a, dst: b,
+			want:   openIngress,
+			reason: []string{"ipBlock 10.244.1.0/24 (x/from-block ingress[0]) overlaps the pod range 10.244.0.0/16"},
+		},
+		{
+			name:     "10.0.0.0/8 outside the known pod range does not match",
+			policies: ingressFrom("10.0.0.0/8"), ranges: otherRange,
+			src: a, dst: b,
+			want:   blockedIngress,
+			reason: []string{"ingress to x/b: isolated by x/from-block and no ingress rule allows x/a on TCP/80"},
+			not:    "10.0.0.0/8",
+		},
+		{
+			name:     "an except covering the pod range makes it exact",
+			policies: ingressFrom("10.0.0.0/8", "10.244.0.0/16"), ranges: podRange,
+			src: a, dst: b,
+			want: blockedIngress,
+		},
+		{
+			name:     "0.0.0.0/0 except the pod range is exact",
+			policies: ingressFrom("0.0.0.0/0", "10.244.0.0/16"), ranges: podRange,
+			src: a, dst: b,
+			want: blockedIngress,
+		},
+		{
+			name:     "an except covering only part of the pod range is not",
+			policies: ingressFrom("10.0.0.0/8", "10.244.0.0/17"), ranges: podRange,
+			src: a, dst: b,
+			want:   openIngress,
+			reason: []string{"ipBlock 10.0.0.0/8 except 10.244.0.0/17 (x/from-block ingress[0]) overlaps the pod range 10.244.0.0/16"},
+		},
+		{
+			name:     "dual-stack: the block names the range it overlaps",
+			policies: ingressFrom("fd00::/8"), ranges: dualStack,
+			src: a, dst: b,
+			want:   openIngress,
+			reason: []string{"ipBlock fd00::/8 (x/from-block ingress[0]) overlaps the pod range fd00:10:244::/56, where"},
+		},
+		{
+			name:     "dual-stack: a block of the other family only",
+			policies: ingressFrom("fd00::/8"), ranges: podRange,
+			src: a, dst: b,
+			want: blockedIngress,
+		},
+		{
+			name:     "no pod has a link-local address, ranges or not",
+			policies: ingressFrom("169.254.0.0/16"),
+			src:      a, dst: b,
+			want: blockedIngress,
 		},
 		{
 			name: "the rule's ports do not match",
@@ -552,7 +628,7 @@ func TestDecideUnknownPodIP(t *testing.T) {
 				egressRules(to(ports(tcp(443)), cidrPeer("0.0.0.0/0"))))},
 			src: a, dst: b,
 			want: Decision{Verdict: Blocked, Egress: Blocked, Ingress: Allowed},
-			not:  "covers the pod IP",
+			not:  "pod IP",
 		},
 		{
 			name: "a definite block on the other side wins",
@@ -561,7 +637,6 @@ func TestDecideUnknownPodIP(t *testing.T) {
 			src: a, dst: b,
 			want:   Decision{Verdict: Blocked, Egress: ImplementationDefined, Ingress: Blocked},
 			reason: []string{"ingress to x/b: isolated by x/deny-b"},
-			not:    "covers the pod IP",
 		},
 		{
 			name: "another rule allows anyway",
@@ -573,25 +648,24 @@ func TestDecideUnknownPodIP(t *testing.T) {
 		},
 		{
 			name:     "a known pod IP is matched by the block itself",
-			policies: []networkingv1.NetworkPolicy{egressAnywhere},
-			src:      a, dst: k,
+			policies: []networkingv1.NetworkPolicy{egressAnywhere}, ranges: otherRange,
+			src: a, dst: k,
 			want:   Decision{Verdict: ImplementationDefined, Egress: ImplementationDefined, Ingress: Allowed},
 			reason: []string{"ipBlock 0.0.0.0/0 except 169.254.169.254/32 (x/egress-anywhere egress[0]) matches the pod IP of x/k"},
-			not:    "not known offline",
+			not:    "range",
 		},
 		{
 			name:     "self traffic keeps the self rule's answer",
 			policies: []networkingv1.NetworkPolicy{egressAnywhere, makePolicy("deny-in", "x", types(Ingress))},
 			src:      a, dst: a,
-			want:   Decision{Verdict: ImplementationDefined, Egress: Blocked, Ingress: Blocked},
-			reason: []string{"x/a connecting to itself"},
-			not:    "covers the pod IP",
+			want:   Decision{Verdict: ImplementationDefined, Egress: ImplementationDefined, Ingress: Blocked},
+			reason: []string{"x/a connecting to itself", "the policies alone say blocked"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e, err := NewEngine(namespaces, pods, tt.policies)
+			e, err := NewEngine(namespaces, pods, tt.policies, WithClusterRanges(tt.ranges))
 			if err != nil {
 				t.Fatalf("NewEngine: %v", err)
 			}
@@ -599,18 +673,133 @@ func TestDecideUnknownPodIP(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decide: %v", err)
 			}
-			if got.Verdict != tt.want.Verdict || got.Egress != tt.want.Egress || got.Ingress != tt.want.Ingress {
-				t.Errorf("got %s/egress %s/ingress %s, want %s/egress %s/ingress %s\n  reason: %s",
-					got.Verdict, got.Egress, got.Ingress, tt.want.Verdict, tt.want.Egress, tt.want.Ingress, got.Reason)
+			checkDecision(t, got, tt.want, tt.reason, tt.not)
+		})
+	}
+}
+
+// checkDecision compares got's Verdict, Egress and Ingress with want's, and
+// checks that its Reason contains every one of reason and not notWant.
+func checkDecision(t *testing.T, got, want Decision, reason []string, notWant string) {
+	t.Helper()
+	if got.Verdict != want.Verdict || got.Egress != want.Egress || got.Ingress != want.Ingress {
+		t.Errorf("got %s/egress %s/ingress %s, want %s/egress %s/ingress %s\n  reason: %s",
+			got.Verdict, got.Egress, got.Ingress, want.Verdict, want.Egress, want.Ingress, got.Reason)
+	}
+	for _, s := range reason {
+		if !strings.Contains(got.Reason, s) {
+			t.Errorf("reason %q\ndoes not contain %q", got.Reason, s)
+		}
+	}
+	if notWant != "" && strings.Contains(got.Reason, notWant) {
+		t.Errorf("reason %q\ncontains %q", got.Reason, notWant)
+	}
+}
+
+// TestDecideViaService covers a destination addressed through a Service's
+// ClusterIP: an egress ipBlock that may cover the ClusterIP (known, in the
+// known Service ranges, or anywhere when they are unknown) makes the
+// source's egress implementation-defined; one that provably excludes it
+// leaves the answer to the backend's pod IP.
+func TestDecideViaService(t *testing.T) {
+	t.Parallel()
+	namespaces := []Namespace{{Name: "x"}}
+	pods := []Pod{
+		makePod("a", "x", lbl{"pod": "a"}),
+		makePod("b", "x", lbl{"pod": "b"}, withPort("http", 80, TCP)),
+	}
+	a := Peer{Pod: &pods[0]}
+	web := func(clusterIP string) Peer {
+		return Peer{Pod: &pods[1], Service: &Service{Namespace: "x", Name: "web", ClusterIP: clusterIP}}
+	}
+	egressTo := func(cidr string, except ...string) []networkingv1.NetworkPolicy {
+		return []networkingv1.NetworkPolicy{makePolicy("egress-block", "x", selecting(lbl{"pod": "a"}), types(Egress),
+			egressRules(to(nil, cidrPeer(cidr, except...))))}
+	}
+	known := ClusterRanges{Pods: mustPrefixes("10.244.0.0/16"), Services: mustPrefixes("10.96.0.0/12")}
+	open := Decision{Verdict: ImplementationDefined, Egress: ImplementationDefined, Ingress: Allowed}
+	blocked := Decision{Verdict: Blocked, Egress: Blocked, Ingress: Allowed}
+	tests := []struct {
+		name     string
+		policies []networkingv1.NetworkPolicy
+		ranges   ClusterRanges
+		dst      Peer
+		want     Decision
+		reason   []string
+		not      string
+	}{
+		{
+			name:     "a block covering the Service range, ranges unknown",
+			policies: egressTo("10.96.0.0/12"),
+			dst:      web(""),
+			want:     open,
+			reason: []string{
+				"ipBlock 10.96.0.0/12 (x/egress-block egress[0]) may cover the ClusterIP of svc:x/web (neither it nor the cluster's Service ranges are known)",
+				"implementations differ on whether egress policies see a Service's ClusterIP or, after load balancing, the backend's IP",
+			},
+		},
+		{
+			name:     "a block covering the known Service range but no pod",
+			policies: egressTo("10.96.0.0/12"), ranges: known,
+			dst:  web(""),
+			want: open,
+			reason: []string{
+				"ipBlock 10.96.0.0/12 (x/egress-block egress[0]) covers the Service range 10.96.0.0/12, where the ClusterIP of svc:x/web lies",
+			},
+			not: "pod IP",
+		},
+		{
+			name:     "a block outside both known ranges",
+			policies: egressTo("192.168.0.0/16"), ranges: known,
+			dst:  web(""),
+			want: blocked,
+		},
+		{
+			name:     "an except covering the Service range",
+			policies: egressTo("10.96.0.0/11", "10.96.0.0/12"), ranges: known,
+			dst:  web(""),
+			want: blocked,
+		},
+		{
+			name:     "a block covering the pod range only",
+			policies: egressTo("10.244.0.0/16"), ranges: known,
+			dst:    web(""),
+			want:   open,
+			reason: []string{"covers the pod range 10.244.0.0/16, where the pod IP of x/b lies"},
+			not:    "ClusterIP",
+		},
+		{
+			name:     "a known ClusterIP in the block",
+			policies: egressTo("10.96.0.10/32"), ranges: known,
+			dst:    web("10.96.0.10"),
+			want:   open,
+			reason: []string{"ipBlock 10.96.0.10/32 (x/egress-block egress[0]) matches the ClusterIP of svc:x/web"},
+		},
+		{
+			name:     "a known ClusterIP outside the block",
+			policies: egressTo("10.96.0.10/32"), ranges: known,
+			dst:  web("10.96.0.11"),
+			want: blocked,
+		},
+		{
+			name:     "the ClusterIP does not count without the Service",
+			policies: egressTo("10.96.0.0/12"), ranges: known,
+			dst:  Peer{Pod: &pods[1]},
+			want: blocked,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := NewEngine(namespaces, pods, tt.policies, WithClusterRanges(tt.ranges))
+			if err != nil {
+				t.Fatalf("NewEngine: %v", err)
 			}
-			for _, s := range tt.reason {
-				if !strings.Contains(got.Reason, s) {
-					t.Errorf("reason %q\ndoes not contain %q", got.Reason, s)
-				}
+			got, err := e.Decide(a, tt.dst, 80, TCP)
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
 			}
-			if tt.not != "" && strings.Contains(got.Reason, tt.not) {
-				t.Errorf("reason %q\ncontains %q", got.Reason, tt.not)
-			}
+			checkDecision(t, got, tt.want, tt.reason, tt.not)
 		})
 	}
 }
@@ -1034,6 +1223,10 @@ func TestDecideRejectsInvalidInput(t *testing.T) {
 		{"port 0", podA, w.pod("x/b"), 0, TCP, "port 0 out of range"},
 		{"port too high", podA, w.pod("x/b"), 65536, TCP, "out of range"},
 		{"unknown protocol", podA, w.pod("x/b"), 80, "ICMP", `unknown protocol "ICMP"`},
+		{"a Service as the source", Peer{Pod: podA.Pod, Service: &Service{Namespace: "x", Name: "web"}}, w.pod("x/b"), 80, TCP, "source: a Service is only a destination"},
+		{"a Service without its backend", podA, Peer{IP: "10.96.0.1", Service: &Service{Namespace: "x", Name: "web"}}, 80, TCP, "a Service needs its backend as Pod"},
+		{"a Service without a name", podA, Peer{Pod: w.pod("x/b").Pod, Service: &Service{Namespace: "x"}}, 80, TCP, "namespace and name are required"},
+		{"a bad ClusterIP", podA, Peer{Pod: w.pod("x/b").Pod, Service: &Service{Namespace: "x", Name: "web", ClusterIP: "10.96.0"}}, 80, TCP, `ClusterIP "10.96.0"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

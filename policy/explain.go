@@ -36,9 +36,10 @@ type Explanation struct {
 // namespace); to is a pod, "svc:…" or "ip:ADDR" target in the expectation
 // grammar. port is a number or, for pod and Service targets, a port name;
 // protocol "" means TCP. A Service is explained for each pod it selects, on
-// its targetPort. dns: and host: targets cannot be explained offline.
-func Explain(sc *scenarios.Scenario, from, to string, port string, protocol string) (Explanation, error) {
-	m, err := newScenarioModel(sc)
+// its targetPort, addressed to its ClusterIP. dns: and host: targets cannot
+// be explained offline. opts are NewEngine's (WithClusterRanges).
+func Explain(sc *scenarios.Scenario, from, to string, port string, protocol string, opts ...Option) (Explanation, error) {
+	m, err := newScenarioModel(sc, opts)
 	if err != nil {
 		return Explanation{}, err
 	}
@@ -102,7 +103,7 @@ func Explain(sc *scenarios.Scenario, from, to string, port string, protocol stri
 				continue
 			}
 			fmt.Fprintf(&b, "\nBackend %s, port %d/%s:\n", dst, number, proto)
-			d, err := m.explainConnection(&b, "  ", Peer{Pod: src}, Peer{Pod: dst}, number, proto)
+			d, err := m.explainConnection(&b, "  ", Peer{Pod: src}, serviceBackend(svc, dst), number, proto)
 			if err != nil {
 				return Explanation{}, err
 			}
@@ -154,8 +155,8 @@ func (m *scenarioModel) explainConnection(b *strings.Builder, indent string, src
 	if err != nil {
 		return d, err
 	}
-	egress, _ := m.tiered.side(Egress, s, t, c)
-	ingress, _ := m.tiered.side(Ingress, t, s, c)
+	egress := m.tiered.side(Egress, s, t, c)
+	ingress := m.tiered.side(Ingress, t, s, c)
 	fmt.Fprintf(b, "%sClusterNetworkPolicy tiers (Admin, then NetworkPolicies, then Baseline):\n", indent)
 	fmt.Fprintf(b, "%s  Egress from %s: %s: %s\n", indent, s.text, egress.verdict, egress.text)
 	fmt.Fprintf(b, "%s  Ingress to %s: %s: %s\n", indent, t.text, ingress.verdict, ingress.text)
@@ -217,13 +218,21 @@ func (r compiledRule) explain(policyNS string, other endpoint, c connection, pee
 	if !r.portsMatch(c) {
 		return fmt.Sprintf("no match: its ports %s do not include %s", r.portsText(), c.portText())
 	}
-	if other.pod != nil && !other.addr.IsValid() {
-		// Engine.Decide's rule for pods of unknown IP (see unknownIPMatch).
-		if b := r.everyAddressBlock(); b != nil {
-			return "depends on the CNI: " + unknownIPText(b, r.where, other.text)
+	text := fmt.Sprintf("no match: %s %s does not include %s", peersField, r.peersText(), other.text)
+	if other.pod != nil && !other.pod.HostNetwork && !other.space.exact {
+		// Why its ipBlocks cannot cover the pod's unknown IP.
+		var whys []string
+		for _, p := range r.peers {
+			if p.block != nil {
+				named := fmt.Sprintf("ipBlock %s", p.block.text)
+				whys = append(whys, other.space.describe(named, p.block.addrs, coversNone, "the pod IP of "+other.text))
+			}
+		}
+		if len(whys) > 0 {
+			text += " (" + strings.Join(whys, "; ") + ")"
 		}
 	}
-	return fmt.Sprintf("no match: %s %s does not include %s", peersField, r.peersText(), other.text)
+	return text
 }
 
 func (r compiledRule) peersText() string {

@@ -119,6 +119,80 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// TestExplainClusterRanges checks that explain names the ipBlock, its rule
+// and the range that decide whether a pod's or a ClusterIP's unknown
+// address may be covered.
+func TestExplainClusterRanges(t *testing.T) {
+	t.Parallel()
+	sc := loadScenario(t, webScenario(`  - metadata: {name: backend-from-private}
+    spec:
+      podSelector: {matchLabels: {app: backend}}
+      ingress:
+      - from: [{ipBlock: {cidr: 10.0.0.0/8}}]
+  - metadata: {name: frontend-to-services}
+    spec:
+      podSelector: {matchLabels: {app: frontend}}
+      policyTypes: [Egress]
+      egress:
+      - to: [{ipBlock: {cidr: 10.96.0.0/12}}]
+`, `  - {from: frontend, to: backend, port: http, allowed: true}
+`))
+	tests := []struct {
+		name     string
+		ranges   ClusterRanges
+		from, to string
+		port     string
+		verdict  Verdict
+		want     []string
+	}{
+		{
+			name: "pod ranges unknown", from: "random", to: "backend", port: "9090", verdict: ImplementationDefined,
+			want: []string{
+				"app/backend-from-private ingress[0]: depends on the CNI: ipBlock 10.0.0.0/8 (app/backend-from-private ingress[0]) may cover the pod IP of app/random (neither it nor the cluster's pod ranges are known)",
+				"→ ingress implementation-defined",
+			},
+		},
+		{
+			name: "pod range covered", ranges: ClusterRanges{Pods: mustPrefixes("10.244.0.0/16")},
+			from: "random", to: "backend", port: "9090", verdict: ImplementationDefined,
+			want: []string{"ipBlock 10.0.0.0/8 (app/backend-from-private ingress[0]) covers the pod range 10.244.0.0/16, where the pod IP of app/random lies"},
+		},
+		{
+			name: "pod range elsewhere", ranges: ClusterRanges{Pods: mustPrefixes("172.16.0.0/16")},
+			from: "random", to: "backend", port: "9090", verdict: Blocked,
+			want: []string{
+				"app/backend-from-private ingress[0]: no match: from [ipBlock 10.0.0.0/8] does not include app/random (ipBlock 10.0.0.0/8 lies outside the pod range 172.16.0.0/16, where the pod IP of app/random lies)",
+				"Verdict: blocked",
+			},
+		},
+		{
+			name: "a Service's ClusterIP", ranges: ClusterRanges{Pods: mustPrefixes("172.16.0.0/16"), Services: mustPrefixes("10.96.0.0/12")},
+			from: "frontend", to: "svc:web", port: "80", verdict: ImplementationDefined,
+			want: []string{
+				"app/frontend-to-services egress[0]: depends on the CNI: ipBlock 10.96.0.0/12 (app/frontend-to-services egress[0]) covers the Service range 10.96.0.0/12, where the ClusterIP of svc:app/web lies",
+				"Verdict: implementation-defined for every backend",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := Explain(sc, tt.from, tt.to, tt.port, "", WithClusterRanges(tt.ranges))
+			if err != nil {
+				t.Fatalf("Explain: %v", err)
+			}
+			if e.Verdict != tt.verdict {
+				t.Errorf("verdict %q, want %q", e.Verdict, tt.verdict)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(e.Text, s) {
+					t.Errorf("output does not contain %q:\n%s", s, e.Text)
+				}
+			}
+		})
+	}
+}
+
 func TestExplainErrors(t *testing.T) {
 	t.Parallel()
 	sc := loadScenario(t, webScenario("", "  - {from: frontend, to: backend, port: http, allowed: true}\n"))

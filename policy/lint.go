@@ -36,15 +36,25 @@ func (f Finding) String() string {
 // Lint compares the scenario's hand-written expectations with its policies
 // and returns a Finding for every expectation the policies contradict: the
 // expectation says allowed and the engine says definitely Blocked, or the
-// reverse. An ImplementationDefined decision is never a contradiction.
+// reverse. An ImplementationDefined decision is never a contradiction. An
+// expectation declared implementation-defined (`implementationDefined:`)
+// that passes one outcome only is checked like one that expects it; one
+// that passes both gets a finding when the policies decide the connection
+// all the same (it would check nothing).
 //
 // Pod targets are decided directly. A Service target is decided for each
 // scenario pod the Service selects (only the expected backend, when the
 // expectation names one and expects allowed), on the Service port's
-// targetPort; it is a contradiction when the engine says the opposite for
-// every such backend. For an ip: target only the source's egress counts.
-// host: and dns: targets are skipped: their addresses (for dns:, the
-// cluster's DNS server in kube-system) are not known offline.
+// targetPort, addressed to the Service's ClusterIP; it is a contradiction
+// when the engine says the opposite for every such backend. For an ip:
+// target only the source's egress counts. host: and dns: targets are
+// skipped: their addresses (for dns:, the cluster's DNS server in
+// kube-system) are not known offline.
+//
+// Without the cluster's ranges (WithClusterRanges) the pods' and Services'
+// addresses are unknown, so an ipBlock that may cover them makes the
+// connection implementation-defined, never a contradiction; with them, an
+// ipBlock that excludes them gives a definite answer to check against.
 //
 // Two more findings need no engine: a scenario with policies but no
 // blocked expectation (nothing would prove its policies in effect; Index
@@ -54,8 +64,8 @@ func (f Finding) String() string {
 // findings with Index -1. Lint fails only when the scenario does not build
 // an engine (an invalid policy) or an expectation does not resolve, which a
 // loaded scenario never does.
-func Lint(sc *scenarios.Scenario) ([]Finding, error) {
-	m, err := newScenarioModel(sc)
+func Lint(sc *scenarios.Scenario, opts ...Option) ([]Finding, error) {
+	m, err := newScenarioModel(sc, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +102,7 @@ func noProofOfEffect(sc *scenarios.Scenario) string {
 		return ""
 	}
 	for _, e := range sc.Spec.Expect {
-		if !e.IsAllowed() && e.Protocol != scenarios.SCTP {
+		if e.Allowed != nil && !*e.Allowed && e.Protocol != scenarios.SCTP {
 			return ""
 		}
 	}
@@ -102,92 +112,129 @@ func noProofOfEffect(sc *scenarios.Scenario) string {
 // lintExpectation returns a message when the policies contradict e, and ""
 // otherwise.
 func (m *scenarioModel) lintExpectation(e scenarios.Expectation) (string, error) {
-	src, err := m.resolvePod(e.From)
-	if err != nil {
-		return "", fmt.Errorf("from: %w", err)
-	}
-	t, err := scenarios.ParseTarget(e.To)
-	if err != nil {
-		return "", fmt.Errorf("to: %w", err)
+	ds, err := m.expectationDecisions(e)
+	if err != nil || len(ds) == 0 {
+		return "", err
 	}
 	proto := corev1.Protocol(orTCP(e.Protocol))
-	want := e.IsAllowed()
 	conn := fmt.Sprintf("%s → %s %s/%s", e.From, e.To, e.Port, proto)
 	if e.Name != "" {
 		conn = fmt.Sprintf("%q (%s)", e.Name, conn)
 	}
+	scope := ""
+	if ds[0].backend != "" {
+		switch {
+		case len(ds) > 1:
+			scope = "for every backend"
+		case e.Backend != "" && (e.IsAllowed() || e.ImplementationDefined != ""):
+			scope = "for the expected backend"
+		default:
+			scope = "for its only backend"
+		}
+	}
+	var reasons []string
+	for _, d := range ds {
+		reasons = append(reasons, d.text())
+	}
+	if e.ImplementationDefined != "" {
+		// Every outcome passes: a finding only when nothing is left open.
+		v := ds[0].Verdict
+		for _, d := range ds {
+			if d.Verdict != v || v == ImplementationDefined {
+				return "", nil
+			}
+		}
+		s := fmt.Sprintf("%s is declared implementation-defined, but the policies decide it: %s on every implementation", conn, v)
+		if scope != "" {
+			s += " " + scope
+		}
+		return fmt.Sprintf("%s (check it with allowed: %t): %s", s, v == Allowed, strings.Join(reasons, " | ")), nil
+	}
+	want := e.IsAllowed()
+	for _, d := range ds {
+		if !contradicts(d.Decision, want) {
+			return "", nil
+		}
+	}
+	return contradiction(conn, want, ds[0].Verdict, scope) + ": " + strings.Join(reasons, " | "), nil
+}
+
+// scopedDecision is the engine's decision for an expectation, or for one
+// backend of its Service target.
+type scopedDecision struct {
+	Decision
+	backend string // "backend ns/pod port N/PROTO" for a Service target
+}
+
+func (d scopedDecision) text() string {
+	if d.backend == "" {
+		return d.Reason
+	}
+	return d.backend + ": " + d.Reason
+}
+
+// expectationDecisions decides the connection of e: one decision for a pod
+// or ip: target; one per backend that can answer for a Service target (only
+// the expected backend, when e names one and does not expect blocked);
+// none for dns: and host: targets, whose addresses are unknown offline.
+func (m *scenarioModel) expectationDecisions(e scenarios.Expectation) ([]scopedDecision, error) {
+	src, err := m.resolvePod(e.From)
+	if err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	t, err := scenarios.ParseTarget(e.To)
+	if err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	proto := corev1.Protocol(orTCP(e.Protocol))
 	switch t.Kind {
 	case scenarios.TargetPod:
 		dst, err := m.resolvePod(qualifiedRef(t))
 		if err != nil {
-			return "", fmt.Errorf("to: %w", err)
+			return nil, fmt.Errorf("to: %w", err)
 		}
 		number, err := podPort(dst, e.Port, proto)
 		if err != nil {
-			return "", fmt.Errorf("port: %w", err)
+			return nil, fmt.Errorf("port: %w", err)
 		}
 		d, err := m.decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
-		if err != nil {
-			return "", err
-		}
-		if contradicts(d, want) {
-			return contradiction(conn, want, d.Verdict, "") + ": " + d.Reason, nil
-		}
+		return []scopedDecision{{Decision: d}}, err
 	case scenarios.TargetService:
 		svc, err := m.sc.ResolveService(qualifiedRef(t))
 		if err != nil {
-			return "", fmt.Errorf("to: %w", err)
+			return nil, fmt.Errorf("to: %w", err)
 		}
 		sp, err := servicePort(svc, e.Port, proto)
 		if err != nil {
-			return "", fmt.Errorf("port: %w", err)
+			return nil, fmt.Errorf("port: %w", err)
 		}
 		only := ""
-		if want {
+		if e.IsAllowed() || e.ImplementationDefined != "" {
 			only = e.Backend
 		}
-		var reasons []string
-		var verdict Verdict
+		var out []scopedDecision
 		for _, dst := range m.backends(svc, only) {
 			number, ok := backendPort(dst, sp, proto)
 			if !ok {
 				continue // it cannot answer: not the policies' doing
 			}
-			d, err := m.decide(Peer{Pod: src}, Peer{Pod: dst}, number, proto)
+			d, err := m.decide(Peer{Pod: src}, serviceBackend(svc, dst), number, proto)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
-			if !contradicts(d, want) {
-				return "", nil
-			}
-			verdict = d.Verdict
-			reasons = append(reasons, fmt.Sprintf("backend %s port %d/%s: %s", dst, number, proto, d.Reason))
+			out = append(out, scopedDecision{Decision: d, backend: fmt.Sprintf("backend %s port %d/%s", dst, number, proto)})
 		}
-		if len(reasons) > 0 {
-			scope := "for every backend"
-			if len(reasons) == 1 {
-				scope = "for its only backend"
-				if only != "" {
-					scope = "for the expected backend"
-				}
-			}
-			return contradiction(conn, want, verdict, scope) + ": " + strings.Join(reasons, " | "), nil
-		}
+		return out, nil
 	case scenarios.TargetIP:
 		number, err := strconv.Atoi(e.Port)
 		if err != nil || number < 1 || number > 65535 {
-			return "", fmt.Errorf("port: %q is not a port number", e.Port)
+			return nil, fmt.Errorf("port: %q is not a port number", e.Port)
 		}
 		d, err := m.decide(Peer{Pod: src}, Peer{IP: t.Name}, int32(number), proto)
-		if err != nil {
-			return "", err
-		}
-		if contradicts(d, want) {
-			return contradiction(conn, want, d.Verdict, "") + ": " + d.Reason, nil
-		}
+		return []scopedDecision{{Decision: d}}, err
 	}
 	// dns: and host: targets: the address is unknown offline.
-	return "", nil
+	return nil, nil
 }
 
 // contradicts reports whether a definite decision says the opposite of want.

@@ -169,9 +169,33 @@ func TestLint(t *testing.T) {
       egress:
       - to: [{ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]
 `
+	// Ingress to the backend only from 10.0.0.0/8, egress from the
+	// frontend only to the Service range 10.96.0.0/12: whether they match
+	// pod IPs and ClusterIPs depends on the CNI and on the cluster's ranges.
+	privateOnly := `  - metadata: {name: backend-from-private}
+    spec:
+      podSelector: {matchLabels: {app: backend}}
+      ingress:
+      - from: [{ipBlock: {cidr: 10.0.0.0/8}}]
+  - metadata: {name: frontend-to-services}
+    spec:
+      podSelector: {matchLabels: {app: frontend}}
+      policyTypes: [Egress]
+      egress:
+      - to: [{ipBlock: {cidr: 10.96.0.0/12}}]
+`
+	privateExpect := `  - {from: random, to: backend, port: "9090", allowed: true}
+  - {from: frontend, to: "svc:web", port: "80", allowed: true}
+  - {from: random, to: backend, port: "9090", implementationDefined: ipBlock 10.0.0.0/8 and pod IPs}
+  - {from: random, to: backend, port: "9090", implementationDefined: ipBlock 10.0.0.0/8 and pod IPs, accept: [allowed]}
+  - {from: frontend, to: backend, port: "9090", allowed: false}
+`
+	elsewhere := ClusterRanges{Pods: mustPrefixes("172.16.0.0/16"), Services: mustPrefixes("172.17.0.0/16")}
+	inside := ClusterRanges{Pods: mustPrefixes("10.244.0.0/16"), Services: mustPrefixes("10.96.0.0/12")}
 	tests := []struct {
 		name   string
 		yaml   string
+		ranges ClusterRanges
 		want   []finding
 		noneOK bool
 	}{
@@ -272,6 +296,44 @@ spec:
 			},
 		},
 		{
+			name: "ipBlocks that may cover pod IPs and ClusterIPs: no contradiction without the ranges",
+			yaml: webScenario(privateOnly, privateExpect),
+		},
+		{
+			name:   "ipBlocks covering the known ranges: still up to the CNI",
+			yaml:   webScenario(privateOnly, privateExpect),
+			ranges: inside,
+		},
+		{
+			name:   "ipBlocks outside the known ranges: definite",
+			yaml:   webScenario(privateOnly, privateExpect),
+			ranges: elsewhere,
+			want: []finding{
+				{0, []string{"app/random → app/backend 9090/TCP is expected allowed, but the policies say blocked",
+					"isolated by app/backend-allow-frontend, app/backend-from-private"}},
+				{1, []string{"app/frontend → svc:app/web 80/TCP is expected allowed, but the policies say blocked for its only backend",
+					"backend app/backend port 8080/TCP", "egress from app/frontend: isolated by app/frontend-to-services"}},
+				{2, []string{"app/random → app/backend 9090/TCP is declared implementation-defined, but the policies decide it: blocked on every implementation (check it with allowed: false)"}},
+				{3, []string{"app/random → app/backend 9090/TCP is expected allowed, but the policies say blocked"}},
+			},
+		},
+		{
+			name: "implementation-defined where the policies decide",
+			yaml: webScenario("", `  - {from: random, to: backend, port: "8080", implementationDefined: why not}
+  - {from: frontend, to: "svc:web", port: "80", implementationDefined: why not, accept: [allowed, blocked]}
+  - {from: backend, to: backend, port: "8080", implementationDefined: a pod reaching itself}
+  - {from: random, to: backend, port: "8080", implementationDefined: why not, accept: [blocked]}
+  - {from: frontend, to: backend, port: "8080", implementationDefined: why not, accept: [blocked]}
+`),
+			want: []finding{
+				{0, []string{"declared implementation-defined, but the policies decide it: blocked on every implementation (check it with allowed: false)",
+					"isolated by app/backend-allow-frontend"}},
+				{1, []string{"app/frontend → svc:app/web 80/TCP is declared implementation-defined, but the policies decide it: allowed on every implementation for its only backend (check it with allowed: true)"}},
+				// 2: self traffic is up to the CNI; 3: blocked, as accepted
+				{4, []string{"app/frontend → app/backend 8080/TCP is expected blocked, but the policies say allowed"}},
+			},
+		},
+		{
 			name: "isolation note on a policy that cuts same-namespace traffic",
 			yaml: webScenario(`  - metadata: {name: namespace-isolation}
     spec:
@@ -312,7 +374,7 @@ spec:
 			} else {
 				sc = loadScenario(t, tt.yaml)
 			}
-			got, err := Lint(sc)
+			got, err := Lint(sc, WithClusterRanges(tt.ranges))
 			if err != nil {
 				t.Fatalf("Lint: %v", err)
 			}

@@ -20,9 +20,10 @@ type Namespace struct {
 // Pod is a pod as policies see it.
 //
 // Namespace and Name identify it. IP is its pod IP ("" when unknown: then
-// only an ipBlock over every address, 0.0.0.0/0 or ::/0, can match it, and
-// only as implementation-defined; see Engine.Decide). Ports are its containers' ports; named ports in
-// policies resolve against them (a port with an empty Protocol is TCP).
+// it may be any address of the cluster's pod ranges, or any address at all
+// when those are not known either; see WithClusterRanges and
+// Engine.Decide). Ports are its containers' ports; named ports in policies
+// resolve against them (a port with an empty Protocol is TCP).
 // HostNetwork marks a pod that shares its node's network namespace, whose
 // traffic CNIs may treat as the node's.
 type Pod struct {
@@ -60,11 +61,34 @@ func (p *Pod) NamedPort(name string, protocol corev1.Protocol) (int32, bool) {
 //   - IP alone: an address. If it is the IP of a known, non-hostNetwork pod
 //     (one passed to NewEngine) the peer is that pod, otherwise it is an
 //     address outside the cluster's pods.
+//
+// Service, beside Pod and only for a destination, says the connection is
+// addressed to that Service's ClusterIP and Pod is the backend it reaches.
 type Peer struct {
-	Pod  *Pod
-	IP   string
-	Node bool
+	Pod     *Pod
+	IP      string
+	Node    bool
+	Service *Service
 }
+
+// Service is a Service whose ClusterIP a connection is addressed to.
+//
+// Selectors and the destination's ingress policies see the backend pod, as
+// on every implementation. The source's egress ipBlocks (and
+// ClusterNetworkPolicy networks) may see the ClusterIP instead:
+// implementations that apply egress policy before load balancing do, most
+// (Cilium, Calico, kube-proxy set-ups) do not. So a block that may cover
+// the ClusterIP makes the egress side implementation-defined where it
+// changes the outcome.
+type Service struct {
+	Namespace, Name string
+	// ClusterIP is the Service's address; "" when unknown (then it lies in
+	// the cluster's Service ranges, when those are known).
+	ClusterIP string
+}
+
+// String returns "svc:namespace/name".
+func (s *Service) String() string { return "svc:" + s.Namespace + "/" + s.Name }
 
 // Verdict is what the policies say about a connection.
 type Verdict string
@@ -100,11 +124,11 @@ type Decision struct {
 	// namespace/name and rule, e.g. "x/allow-web ingress[0]") that decided.
 	Reason string
 	// Egress is what the source's egress policies say, Ingress what the
-	// destination's ingress policies say, before the self/node/hostNetwork
-	// rule turns a Blocked overall verdict into ImplementationDefined (but
-	// after the rule for pods of unknown IP, which may make a Blocked side
-	// ImplementationDefined; see Engine.Decide). A side that no policy can
-	// govern (an outside address, the node) is Allowed.
+	// destination's ingress policies say (an ipBlock that may cover a pod's
+	// or a ClusterIP's address already makes a side ImplementationDefined),
+	// before the self/node/hostNetwork rule turns a Blocked overall verdict
+	// into ImplementationDefined. A side that no policy can govern (an
+	// outside address, the node) is Allowed.
 	Egress  Verdict
 	Ingress Verdict
 }

@@ -61,3 +61,27 @@ func defaultProtocol(p *Protocol) {
 		*p = TCP
 	}
 }
+
+// settleImplementationDefined turns each expectation declared
+// implementation-defined into what the rest of netverify reads (see
+// Expectation.Accept): with one accepted outcome, an ordinary expectation
+// of it (Allowed); with both, ImplementationDefined set to the reason. It
+// runs on a validated scenario.
+func settleImplementationDefined(s *Scenario) {
+	for i := range s.Spec.Expect {
+		e := &s.Spec.Expect[i]
+		if e.ImplementationDefinedWhy == "" || e.Allowed != nil {
+			continue
+		}
+		allowed, blocked := len(e.Accept) == 0, len(e.Accept) == 0
+		for _, o := range e.Accept {
+			allowed = allowed || o == OutcomeAllowed
+			blocked = blocked || o == OutcomeBlocked
+		}
+		if allowed && blocked {
+			e.ImplementationDefined = strings.TrimSpace(e.ImplementationDefinedWhy)
+			continue
+		}
+		e.Allowed = &allowed
+	}
+}

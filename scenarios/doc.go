@@ -20,7 +20,11 @@
 //     references are rewritten to "ns/pod"/"svc:ns/name" when the scenario
 //     has a single namespace;
 //  3. validate: names, labels, annotations, ports, CIDRs and every
-//     reference between objects are checked.
+//     reference between objects are checked. An expectation sets allowed,
+//     or implementationDefined (why the API leaves the connection to the
+//     implementation) with an optional accept list; the loader then turns
+//     the latter into what the rest of netverify reads (see
+//     Expectation.Accept).
 //
 // Every problem in every file is reported at once, each as an *Error
 // prefixed by the file and the scenario name, joined with errors.Join:

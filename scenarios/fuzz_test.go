@@ -70,8 +70,8 @@ func FuzzLoadBytes(f *testing.F) {
 				t.Errorf("accepted scenario %q without namespaces or expectations", s.Metadata.Name)
 			}
 			for _, e := range s.Spec.Expect {
-				if e.Allowed == nil {
-					t.Errorf("accepted scenario %q with an expectation without allowed", s.Metadata.Name)
+				if (e.Allowed == nil) == (e.ImplementationDefined == "") {
+					t.Errorf("accepted scenario %q with an expectation with neither or both of allowed and implementation-defined", s.Metadata.Name)
 				}
 			}
 		}

@@ -266,6 +266,7 @@ func parse(in input, o loadOptions) ([]loaded, []error) {
 			s.Source = in.source
 			setDefaults(s)
 			errs = append(errs, validate(location, s, dropped, o)...)
+			settleImplementationDefined(s)
 			name = s.Metadata.Name
 		}
 		out = append(out, loaded{location: location, name: name, scenario: s})

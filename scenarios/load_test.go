@@ -74,9 +74,10 @@ func TestLoadDirectory(t *testing.T) {
 		names = append(names, s.Metadata.Name)
 		sources = append(sources, s.Source)
 	}
-	wantNames := []string{"cluster-network-policies", "minimal", "multi-one", "multi-two", "policies", "targets"}
+	wantNames := []string{"cluster-network-policies", "implementation-defined", "minimal", "multi-one", "multi-two", "policies", "targets"}
 	wantSources := []string{
 		filepath.Join("testdata", "valid", "cluster-network-policies.yaml"),
+		filepath.Join("testdata", "valid", "implementation-defined.yaml"),
 		filepath.Join("testdata", "valid", "minimal.yaml"),
 		filepath.Join("testdata", "valid", "multi-doc.yml"),
 		filepath.Join("testdata", "valid", "multi-doc.yml"),
@@ -167,10 +168,52 @@ func TestLoadErrorsAreStructured(t *testing.T) {
 		Location: "testdata/invalid/missing-allowed.yaml",
 		Scenario: "missing-allowed",
 		Field:    "spec.expect[1].allowed",
-		Message:  "required",
+		Message:  "required (or implementationDefined: WHY, for a connection the API leaves to the implementation)",
 	}
 	if *e != *want {
 		t.Errorf("first error = %#v, want %#v", e, want)
+	}
+}
+
+// TestLoadImplementationDefined checks what the loader makes of
+// expectations declared implementation-defined: with both outcomes
+// accepted, ImplementationDefined is the reason and Allowed is unset; with
+// one, an ordinary expectation of it.
+func TestLoadImplementationDefined(t *testing.T) {
+	t.Parallel()
+	scs, err := Load([]string{"testdata/valid/implementation-defined.yaml"}, nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	type settled struct {
+		allowed               *bool
+		implementationDefined string
+		accepts               [2]bool // blocked, allowed
+	}
+	no := false
+	want := []settled{
+		{nil, "ipBlock 10.0.0.0/8 may cover the client's pod IP; Calico applies ipBlocks to pod IPs, Cilium by default does not", [2]bool{true, true}},
+		{nil, "as above", [2]bool{true, true}},
+		{&no, "", [2]bool{true, false}},
+	}
+	exps := scs[0].Spec.Expect
+	if len(exps) != len(want) {
+		t.Fatalf("%d expectations, want %d", len(exps), len(want))
+	}
+	for i, e := range exps {
+		w := want[i]
+		if (e.Allowed == nil) != (w.allowed == nil) || e.Allowed != nil && *e.Allowed != *w.allowed {
+			t.Errorf("expect[%d]: Allowed = %v, want %v", i, e.Allowed, w.allowed)
+		}
+		if e.ImplementationDefined != w.implementationDefined {
+			t.Errorf("expect[%d]: ImplementationDefined = %q, want %q", i, e.ImplementationDefined, w.implementationDefined)
+		}
+		if got := [2]bool{e.Accepts(false), e.Accepts(true)}; got != w.accepts {
+			t.Errorf("expect[%d]: accepts blocked, allowed = %v, want %v", i, got, w.accepts)
+		}
+	}
+	if e := exps[2]; e.ImplementationDefinedWhy == "" || len(e.Accept) != 1 {
+		t.Errorf("expect[2]: the reason and accept list as written are gone: %+v", e)
 	}
 }
 

@@ -26,12 +26,32 @@ var schemaDescriptions = map[string]string{
 	"Expectation.from":            "The source pod: \"ns/pod\", or \"pod\" when the scenario has one namespace.",
 	"Expectation.to":              "The target: \"ns/pod\" or \"pod\", \"svc:ns/name\" or \"svc:name\", \"dns:NAME\" (a lookup through the pod's resolver), \"ip:ADDR\" or \"host:NAME\".",
 	"Expectation.port":            "A port number or a port name of the target pod or Service; required except for dns: targets.",
-	"Expectation.allowed":         "true if the connection must succeed, false if it must be blocked.",
+	"Expectation.allowed":         "true if the connection must succeed, false if it must be blocked. Required, unless implementationDefined is given.",
+	"Expectation.implementationDefined": "In place of allowed: why the API leaves this connection to the implementation (e.g. an ipBlock that covers pod IPs). " +
+		"Reported as implementation-defined with what was observed, never as a mismatch, unless accept names one outcome.",
+	"Expectation.accept": "With implementationDefined only: the outcomes that pass, [allowed, blocked] by default. " +
+		"With one outcome the probe is an ordinary check of it (pass or fail).",
+}
+
+// schemaConstraints adds keywords to the schemas of some types and fields
+// (keyed as schemaDescriptions), for what a field list cannot say.
+var schemaConstraints = map[string]map[string]any{
+	// allowed or implementationDefined, not both; accept only with the
+	// latter.
+	"Expectation": {
+		"oneOf": []any{
+			map[string]any{"required": []string{"allowed"}},
+			map[string]any{"required": []string{"implementationDefined"}},
+		},
+		"dependentRequired": map[string]any{"accept": []string{"implementationDefined"}},
+	},
+	"Expectation.accept": {"minItems": 1, "uniqueItems": true},
 }
 
 // Schema returns a JSON Schema (draft 2020-12) for scenario documents,
 // generated from the Go types: every object rejects unknown properties,
-// fields without omitempty are required, protocols are an enum. Policies
+// fields without omitempty are required (an expectation needs allowed or
+// implementationDefined), protocols and outcomes are enums. Policies
 // are only required to be objects; the loader checks them fully.
 // docs/scenario.schema.json is a copy (see TestSchema).
 func Schema() ([]byte, error) {
@@ -58,6 +78,8 @@ func typeSchema(t reflect.Type, name string) (map[string]any, error) {
 	switch t {
 	case reflect.TypeFor[Protocol]():
 		return map[string]any{"type": "string", "enum": []Protocol{TCP, UDP, SCTP}}, nil
+	case reflect.TypeFor[Outcome]():
+		return map[string]any{"type": "string", "enum": []Outcome{OutcomeAllowed, OutcomeBlocked}}, nil
 	case reflect.TypeFor[networkingv1.NetworkPolicy](), reflect.TypeFor[cnpv1.ClusterNetworkPolicy]():
 		return map[string]any{"type": "object"}, nil
 	}
@@ -98,6 +120,9 @@ func typeSchema(t reflect.Type, name string) (map[string]any, error) {
 			if d, ok := schemaDescriptions[name+"."+f.name]; ok {
 				s["description"] = d
 			}
+			for k, v := range schemaConstraints[name+"."+f.name] {
+				s[k] = v
+			}
 			props[f.name] = s
 			if f.required {
 				required = append(required, f.name)
@@ -111,6 +136,9 @@ func typeSchema(t reflect.Type, name string) (map[string]any, error) {
 		}
 		if d, ok := schemaDescriptions[name]; ok {
 			s["description"] = d
+		}
+		for k, v := range schemaConstraints[name] {
+			s[k] = v
 		}
 		return s, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -65,7 +66,14 @@ func TestSchemaRejects(t *testing.T) {
 	}{
 		{"wrong apiVersion", "netverify.io/v1alpha1", "v1", []string{`apiVersion: "v1" is not one of ["netverify.io/v1alpha1"]`}},
 		{"unknown field", "  name: minimal", "  name: minimal\n  nmae: x", []string{`metadata: unknown property "nmae"`}},
-		{"missing required", "      allowed: false\n", "", []string{`spec.expect[0]: missing required property "allowed"`}},
+		{"missing required", "  name: minimal", "  nmae: minimal", []string{`metadata: missing required property "name"`, `metadata: unknown property "nmae"`}},
+		{"neither allowed nor implementationDefined", "      allowed: false\n", "", []string{`spec.expect[0]: matches 0 of the 2 oneOf schemas, want exactly 1`}},
+		{"both allowed and implementationDefined", "      allowed: false\n", "      allowed: false\n      implementationDefined: why\n", []string{`spec.expect[0]: matches 2 of the 2 oneOf schemas, want exactly 1`}},
+		{"implementationDefined and accept", "      allowed: false\n", "      implementationDefined: why\n      accept: [blocked]\n", nil},
+		{"accept without implementationDefined", "      allowed: false\n", "      allowed: false\n      accept: [blocked]\n", []string{`spec.expect[0]: "accept" requires "implementationDefined"`}},
+		{"bad outcome", "      allowed: false\n", "      implementationDefined: why\n      accept: [dropped]\n", []string{`spec.expect[0].accept[0]: "dropped" is not one of ["allowed","blocked"]`}},
+		{"empty accept", "      allowed: false\n", "      implementationDefined: why\n      accept: []\n", []string{`spec.expect[0].accept: 0 items, want at least 1`}},
+		{"duplicate outcome", "      allowed: false\n", "      implementationDefined: why\n      accept: [allowed, allowed]\n", []string{`spec.expect[0].accept: items are not unique`}},
 		{"bad protocol", "{name: http, port: 80}", "{name: http, port: 80, protocol: ICMP}", []string{`spec.pods[1].ports[0].protocol: "ICMP" is not one of ["TCP","UDP","SCTP"]`}},
 		{"wrong type", "port: http", "port: [http]", []string{`spec.expect[0].port: got array, want ["integer","string"]`}},
 		{"label value type", "{app: server}", "{app: [server]}", []string{`spec.pods[1].labels.app: got array, want "string"`}},
@@ -111,8 +119,10 @@ func yamlValue(t *testing.T, data []byte) any {
 }
 
 // validateSchema checks v against the subset of JSON Schema that Schema
-// generates: type, enum, properties, required, additionalProperties and
-// items. It returns one message per problem, prefixed with the path.
+// generates: type, enum, properties, required, additionalProperties,
+// items, minItems, uniqueItems, oneOf (of required lists) and
+// dependentRequired. It returns one message per problem, prefixed with the
+// path.
 func validateSchema(schema map[string]any, v any, path string) []string {
 	at := func(format string, args ...any) string {
 		msg := fmt.Sprintf(format, args...)
@@ -130,8 +140,31 @@ func validateSchema(schema map[string]any, v any, path string) []string {
 		return []string{at("%q is not one of %s", v, e)}
 	}
 	var errs []string
+	if oneOf, ok := schema["oneOf"].([]any); ok {
+		n := 0
+		for _, alt := range oneOf {
+			if len(validateSchema(alt.(map[string]any), v, "")) == 0 {
+				n++
+			}
+		}
+		if n != 1 {
+			errs = append(errs, at("matches %d of the %d oneOf schemas, want exactly 1", n, len(oneOf)))
+		}
+	}
 	switch v := v.(type) {
 	case map[string]any:
+		if deps, ok := schema["dependentRequired"].(map[string]any); ok {
+			for _, k := range sortedKeys(deps) {
+				if _, ok := v[k]; !ok {
+					continue
+				}
+				for _, r := range deps[k].([]any) {
+					if _, ok := v[r.(string)]; !ok {
+						errs = append(errs, at("%q requires %q", k, r))
+					}
+				}
+			}
+		}
 		props, _ := schema["properties"].(map[string]any)
 		required, _ := schema["required"].([]any)
 		for _, r := range required {
@@ -163,6 +196,17 @@ func validateSchema(schema map[string]any, v any, path string) []string {
 			}
 		}
 	case []any:
+		if min, ok := schema["minItems"].(float64); ok && float64(len(v)) < min {
+			errs = append(errs, at("%d items, want at least %v", len(v), min))
+		}
+		if unique, _ := schema["uniqueItems"].(bool); unique {
+			for i := range v {
+				if slices.ContainsFunc(v[:i], func(w any) bool { return reflect.DeepEqual(w, v[i]) }) {
+					errs = append(errs, at("items are not unique"))
+					break
+				}
+			}
+		}
 		if items, ok := schema["items"].(map[string]any); ok {
 			for i, item := range v {
 				errs = append(errs, validateSchema(items, item, fmt.Sprintf("%s[%d]", path, i))...)

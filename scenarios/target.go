@@ -165,9 +165,21 @@ func (s *Scenario) service(ns, name string) (*Service, error) {
 }
 
 // IsAllowed reports whether the connection is expected to succeed. It is
-// false when Allowed is unset, which validation rejects.
+// false when Allowed is unset: for an implementation-defined expectation
+// whose every outcome passes (ImplementationDefined set), and otherwise
+// only for one validation rejects.
 func (e Expectation) IsAllowed() bool {
 	return e.Allowed != nil && *e.Allowed
+}
+
+// Accepts reports whether observing the connection allowed (or blocked)
+// passes: every outcome does for an implementation-defined expectation
+// (ImplementationDefined set), the expected one otherwise.
+func (e Expectation) Accepts(allowed bool) bool {
+	if e.ImplementationDefined != "" {
+		return true
+	}
+	return e.Allowed != nil && *e.Allowed == allowed
 }
 
 // ResolvePort returns the port number e connects to: Port itself when it is

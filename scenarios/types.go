@@ -127,14 +127,33 @@ type Expectation struct {
 	// "ns/pod") that must answer; by default any scenario pod the Service
 	// selects may. An answer from anyone else is an error (wrong-identity).
 	Backend string `json:"backend,omitempty"`
-	// Allowed is required: true means the connection must succeed (and reach
-	// the named target), false means it must be blocked.
-	Allowed *bool `json:"allowed"`
+	// Allowed says what the connection must do: true succeed (and reach the
+	// named target), false be blocked. In YAML it is required, unless the
+	// expectation is declared implementation-defined
+	// (ImplementationDefinedWhy), and then not allowed: Accept says what
+	// passes, and the loader may set Allowed from it.
+	Allowed *bool `json:"allowed,omitempty"`
+	// ImplementationDefinedWhy, written `implementationDefined: WHY` in place
+	// of allowed, declares that the API leaves this connection to the
+	// implementation (an ipBlock covering pod IPs, a pod reaching itself…)
+	// and says why.
+	ImplementationDefinedWhy string `json:"implementationDefined,omitempty"`
+	// Accept, only beside implementationDefined, lists the outcomes that
+	// pass: [allowed, blocked] (the default when left out) or one of them.
+	//
+	// When both pass, the loader sets ImplementationDefined to the reason
+	// and leaves Allowed unset: the probe is reported as
+	// implementation-defined with what was observed. When one passes, the
+	// loader sets Allowed to it: the probe is an ordinary check of that
+	// outcome (pass or fail), the reason only documents it.
+	Accept []Outcome `json:"accept,omitempty"`
 
-	// ImplementationDefined, set by `run --expect=policies` (never read from
-	// YAML), says why the API leaves this connection to the CNI: such probes
-	// are reported as implementation-defined with what was observed, never
-	// as mismatches.
+	// ImplementationDefined (never read from YAML) says why the API leaves
+	// this connection to the CNI, for a connection whose every outcome
+	// passes: such probes are reported as implementation-defined with what
+	// was observed, never as mismatches. The loader sets it from
+	// implementationDefined (see Accept); `run --expect=policies` sets it
+	// from the engine's reason, with Allowed set to the engine's best answer.
 	ImplementationDefined string `json:"-"`
 	// Note, set by a run (never read from YAML), is added to the probe's
 	// reason: e.g. that the cluster's own ClusterNetworkPolicies decide the
@@ -145,6 +164,15 @@ type Expectation struct {
 	// effect before the run, already decide it.
 	NoControl string `json:"-"`
 }
+
+// Outcome is what a probe may observe of a connection, in an expectation's
+// accept list.
+type Outcome string
+
+const (
+	OutcomeAllowed Outcome = "allowed"
+	OutcomeBlocked Outcome = "blocked"
+)
 
 // TargetKind says what an expectation's To names.
 type TargetKind string

@@ -461,9 +461,43 @@ func (v *validator) expectations() {
 				}
 			}
 		}
-		if e.Allowed == nil {
-			v.add(p.Child("allowed"), "required")
+		v.outcome(p, e)
+	}
+}
+
+// outcome checks what an expectation expects: allowed, or
+// implementationDefined with an optional accept list.
+func (v *validator) outcome(p *field.Path, e Expectation) {
+	// A value of the wrong type left out counts as given: what follows
+	// from its absence is not worth reporting.
+	declared := e.ImplementationDefinedWhy != "" || v.incomplete(pathString(p.Child("implementationDefined")))
+	switch {
+	case e.ImplementationDefinedWhy != "" && strings.TrimSpace(e.ImplementationDefinedWhy) == "":
+		v.add(p.Child("implementationDefined"), "must say why the API leaves this connection to the implementation")
+	case declared && e.Allowed != nil:
+		v.add(p.Child("allowed"), "not allowed with implementationDefined: to pass only one outcome, write accept: [allowed] or accept: [blocked]")
+	case !declared && e.Allowed == nil:
+		v.add(p.Child("allowed"), "required (or implementationDefined: WHY, for a connection the API leaves to the implementation)")
+	}
+	if e.Accept == nil {
+		return
+	}
+	switch {
+	case !declared:
+		v.add(p.Child("accept"), "only with implementationDefined (use allowed: true or false)")
+		return
+	case len(e.Accept) == 0:
+		v.add(p.Child("accept"), "at least one outcome is required: allowed or blocked (leave accept out to pass both)")
+	}
+	seen := map[Outcome]bool{}
+	for j, o := range e.Accept {
+		switch {
+		case o != OutcomeAllowed && o != OutcomeBlocked:
+			v.add(p.Child("accept").Index(j), "unsupported outcome %q: want allowed or blocked", o)
+		case seen[o]:
+			v.add(p.Child("accept").Index(j), "duplicate outcome %q", o)
 		}
+		seen[o] = true
 	}
 }
 
