@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+	cnpclient "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned/typed/apis/v1alpha2"
 )
 
 // runIDLabel marks the namespaces of a `netverify run` (orchestrator.LabelRunID);
@@ -101,25 +103,55 @@ func (c *config) inScope(ns *corev1.Namespace) bool {
 	return !run
 }
 
+// Clients are what Run reads the cluster through.
+type Clients struct {
+	// Kube lists namespaces, pods, Services and NetworkPolicies; its
+	// discovery finds the policy kinds of other APIs. Required.
+	Kube kubernetes.Interface
+	// Dynamic lists the policy kinds the engine does not model (Cilium,
+	// Calico, AdminNetworkPolicy). nil skips that check.
+	Dynamic dynamic.Interface
+	// ClusterPolicies lists ClusterNetworkPolicies
+	// (policy.networking.k8s.io/v1alpha2), e.g. PolicyV1alpha2() of a
+	// sigs.k8s.io/network-policy-api clientset. nil reads none, as on a
+	// cluster that does not serve them.
+	ClusterPolicies cnpclient.ClusterNetworkPoliciesGetter
+}
+
 // Run audits the cluster and returns its findings, sorted (see Sort). It only
 // reads: it lists namespaces, pods, services and NetworkPolicies through
-// client and, to find policy kinds the engine does not model (AdminNetworkPolicy,
-// Cilium, Calico), asks client's discovery which exist and lists them through
-// dyn. With a nil dyn that last check is skipped.
+// clients.Kube, ClusterNetworkPolicies through clients.ClusterPolicies and,
+// to find policy kinds the engine does not model (AdminNetworkPolicy,
+// Cilium, Calico), asks discovery which exist and lists them through
+// clients.Dynamic.
 //
-// It fails on invalid Options or when a list fails; a policy kind that
-// exists but cannot be listed is a finding (audit-incomplete), not an error.
-func Run(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface, opts Options) ([]Finding, error) {
+// It fails on invalid Options or when a list of the core kinds fails. A
+// cluster that does not serve ClusterNetworkPolicies has none; one that
+// refuses to list them, or a policy kind that exists but cannot be listed,
+// is a finding (audit-incomplete), not an error.
+func Run(ctx context.Context, clients Clients, opts Options) ([]Finding, error) {
+	if clients.Kube == nil {
+		return nil, errors.New("audit: no Kubernetes client")
+	}
 	c, err := opts.compile()
 	if err != nil {
 		return nil, err
 	}
-	s, err := load(ctx, client)
+	s, err := load(ctx, clients.Kube)
 	if err != nil {
 		return nil, err
 	}
-	fs := check(s, c)
-	if dyn != nil {
+	var fs []Finding
+	if clients.ClusterPolicies != nil {
+		cnps, more, err := loadClusterPolicies(ctx, clients.ClusterPolicies, clients.Kube.Discovery())
+		if err != nil {
+			return nil, err
+		}
+		s.clusterPolicies = cnps
+		fs = append(fs, more...)
+	}
+	fs = append(fs, check(s, c)...)
+	if clients.Dynamic != nil {
 		skip := map[string]bool{}
 		for i := range s.namespaces {
 			if !c.inScope(&s.namespaces[i]) {
@@ -129,7 +161,7 @@ func Run(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface
 		for ns := range c.exclude {
 			skip[ns] = true
 		}
-		more, err := checkUnmodeled(ctx, client.Discovery(), dyn, skip, c.command)
+		more, err := checkUnmodeled(ctx, clients.Kube.Discovery(), clients.Dynamic, skip, c.command)
 		if err != nil {
 			return nil, err
 		}
@@ -139,13 +171,14 @@ func Run(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface
 	return fs, nil
 }
 
-// snapshot is what the checks read: every namespace, live pod, Service and
-// NetworkPolicy of the cluster.
+// snapshot is what the checks read: every namespace, live pod, Service,
+// NetworkPolicy and (valid) ClusterNetworkPolicy of the cluster.
 type snapshot struct {
-	namespaces []corev1.Namespace
-	pods       []corev1.Pod
-	services   []corev1.Service
-	policies   []networkingv1.NetworkPolicy
+	namespaces      []corev1.Namespace
+	pods            []corev1.Pod
+	services        []corev1.Service
+	policies        []networkingv1.NetworkPolicy
+	clusterPolicies []cnpv1.ClusterNetworkPolicy
 }
 
 func load(ctx context.Context, client kubernetes.Interface) (*snapshot, error) {
@@ -203,9 +236,18 @@ func check(s *snapshot, c *config) []Finding {
 			continue
 		}
 		pods, pols := podsByNS[ns.Name], polsByNS[ns.Name]
-		fs = append(fs, checkNamespacePolicies(ns.Name, pods, pols, w, c)...)
+		m, err := newModel(ns.Name, w, pols, s.clusterPolicies)
+		if err != nil {
+			skipped := "DNS and metadata checks skipped"
+			if len(s.clusterPolicies) > 0 {
+				skipped = "DNS and metadata checks skipped, and ClusterNetworkPolicies not taken into account"
+			}
+			fs = append(fs, newFinding(RuleAuditIncomplete, ns.Name, "namespace/"+ns.Name,
+				skipped+": the policy engine rejected the namespace's policies: "+oneLine(err.Error())))
+		}
+		fs = append(fs, checkNamespacePolicies(ns.Name, pods, pols, m, w, c)...)
 		for j := range pols {
-			fs = append(fs, checkPolicy(&pols[j], pods, w, c)...)
+			fs = append(fs, checkPolicy(&pols[j], pods, m, w, c)...)
 		}
 		fs = append(fs, checkPods(ns.Name, pods)...)
 		fs = append(fs, checkServices(ns.Name, svcsByNS[ns.Name], c)...)

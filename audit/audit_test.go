@@ -435,7 +435,7 @@ func TestRunLabelIsOrchestrators(t *testing.T) {
 func TestRunWithoutDynamicClientSkipsOtherKinds(t *testing.T) {
 	t.Parallel()
 	cs := fake.NewClientset(with(kubeSystem(), bookNamespace("good", nil))...)
-	fs, err := Run(context.Background(), cs, nil, Options{})
+	fs, err := Run(context.Background(), Clients{Kube: cs}, Options{})
 	if err != nil || len(fs) != 0 {
 		t.Fatalf("Run(nil dyn) = %v, %v; want no findings, no error", dump(fs), err)
 	}
@@ -443,7 +443,7 @@ func TestRunWithoutDynamicClientSkipsOtherKinds(t *testing.T) {
 
 func TestRunRejectsBadOptions(t *testing.T) {
 	t.Parallel()
-	_, err := Run(context.Background(), fake.NewClientset(), nil, Options{MetadataIPs: []string{"metadata.google.internal"}})
+	_, err := Run(context.Background(), Clients{Kube: fake.NewClientset()}, Options{MetadataIPs: []string{"metadata.google.internal"}})
 	if err == nil || !strings.Contains(err.Error(), "metadata.google.internal") {
 		t.Fatalf("Run with a bad metadata IP: err = %v", err)
 	}
@@ -455,7 +455,7 @@ func TestRunFailsWhenAListFails(t *testing.T) {
 	cs.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), "", nil)
 	})
-	if _, err := Run(context.Background(), cs, nil, Options{}); err == nil || !strings.Contains(err.Error(), "listing pods") {
+	if _, err := Run(context.Background(), Clients{Kube: cs}, Options{}); err == nil || !strings.Contains(err.Error(), "listing pods") {
 		t.Fatalf("err = %v, want listing pods: forbidden", err)
 	}
 }

@@ -14,7 +14,8 @@ type Finding struct {
 	Namespace string `json:"namespace"`
 	// Object is "kind/name", kind in lower case as kubectl prints it:
 	// "namespace/web", "pod/api-0", "deployment/api", "service/web",
-	// "networkpolicy/deny-all", "ciliumnetworkpolicy.cilium.io/l7".
+	// "networkpolicy/deny-all", "ciliumnetworkpolicy.cilium.io/l7",
+	// "clusternetworkpolicy.policy.networking.k8s.io/deny-metadata".
 	Object string `json:"object"`
 	// Message says what is wrong, in one line.
 	Message string `json:"message"`
@@ -51,11 +52,11 @@ const (
 )
 
 var rules = []Rule{
-	{RuleNoNetworkPolicy, Medium, "namespace has no NetworkPolicy: every pod accepts and sends any traffic"},
-	{RuleNoDefaultDenyIngress, Medium, "namespace has policies but no default-deny ingress policy"},
-	{RuleNoDefaultDenyEgress, Low, "namespace has policies but no default-deny egress policy"},
+	{RuleNoNetworkPolicy, Medium, "namespace has no NetworkPolicy (and no ClusterNetworkPolicy denies by default): every pod accepts and sends any traffic"},
+	{RuleNoDefaultDenyIngress, Medium, "no default deny of ingress: no default-deny NetworkPolicy or Deny ClusterNetworkPolicy, or an Admin Accept voids it"},
+	{RuleNoDefaultDenyEgress, Low, "no default deny of egress: no default-deny NetworkPolicy or Deny ClusterNetworkPolicy, or an Admin Accept voids it"},
 	{RuleEgressBlocksDNS, Medium, "egress is restricted but DNS to kube-system port 53 is not allowed for both UDP and TCP"},
-	{RuleMetadataReachable, Medium, "pods selected by no egress policy can reach the cloud metadata service"},
+	{RuleMetadataReachable, Medium, "pods can reach the cloud metadata service: no egress policy selects them, or an Admin ClusterNetworkPolicy accepts it"},
 	{RulePolicyAllowsMetadata, High, "an egress rule allows the cloud metadata service (an ipBlock without an except for it, or no `to`)"},
 	{RulePolicySelectsNoPods, Low, "the policy's podSelector matches no pod of its namespace (a typo?)"},
 	{RulePolicyNamespaceSelector, Low, "a namespaceSelector of the policy matches no namespace (a typo?)"},
@@ -69,7 +70,7 @@ var rules = []Rule{
 	{RuleServiceExternalIPs, High, "Service sets externalIPs (CVE-2020-8554)"},
 	{RuleLoadBalancerInDev, Medium, "LoadBalancer Service in a development namespace"},
 	{RuleUnmodeledPolicyKind, Medium, "a policy kind netverify's engine does not model is in use"},
-	{RuleAuditIncomplete, Low, "part of the audit could not be done (e.g. a policy kind could not be listed)"},
+	{RuleAuditIncomplete, Low, "part of the audit could not be done (e.g. a policy kind or the ClusterNetworkPolicies could not be listed)"},
 }
 
 // Rules returns every rule, in the order they are documented.

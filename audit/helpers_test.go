@@ -14,6 +14,8 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+	cnpfake "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned/fake"
 )
 
 // Small builders, makeX(name, ns, tweaks...), as in kube-network-policies.
@@ -185,12 +187,17 @@ var (
 	gvrCalV3NP   = schema.GroupVersionResource{Group: "projectcalico.org", Version: "v3", Resource: "networkpolicies"}
 	gvrCalCRDNP  = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "networkpolicies"}
 	gvrCalCRDGNP = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "globalnetworkpolicies"}
+	gvrClusterNP = schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1alpha2", Resource: "clusternetworkpolicies"}
+	// gvrClusterNPNext is a later version, for a server that no longer
+	// serves v1alpha2.
+	gvrClusterNPNext = schema.GroupVersionResource{Group: "policy.networking.k8s.io", Version: "v1beta1", Resource: "clusternetworkpolicies"}
 )
 
 var listKinds = map[schema.GroupVersionResource]string{
 	gvrCNP: "CiliumNetworkPolicyList", gvrCCNP: "CiliumClusterwideNetworkPolicyList",
 	gvrANP: "AdminNetworkPolicyList", gvrBANP: "BaselineAdminNetworkPolicyList",
 	gvrCalV3NP: "NetworkPolicyList", gvrCalCRDNP: "NetworkPolicyList", gvrCalCRDGNP: "GlobalNetworkPolicyList",
+	gvrClusterNP: "ClusterNetworkPolicyList", gvrClusterNPNext: "ClusterNetworkPolicyList",
 }
 
 // apiResources is discovery's answer for the given resources.
@@ -207,7 +214,7 @@ func apiResources(gvrs ...schema.GroupVersionResource) []*metav1.APIResourceList
 		}
 		kind := listKinds[g][:len(listKinds[g])-len("List")]
 		l.APIResources = append(l.APIResources, metav1.APIResource{
-			Name: g.Resource, Kind: kind, Namespaced: g != gvrCCNP && g != gvrANP && g != gvrBANP && g != gvrCalCRDGNP,
+			Name: g.Resource, Kind: kind, Namespaced: g != gvrCCNP && g != gvrANP && g != gvrBANP && g != gvrCalCRDGNP && g != gvrClusterNP && g != gvrClusterNPNext,
 			Verbs: metav1.Verbs{"get", "list"},
 		})
 	}
@@ -225,11 +232,13 @@ func makeCustom(gvr schema.GroupVersionResource, ns, name string) *unstructured.
 
 // fixture is a cluster for Run.
 type fixture struct {
-	objs    []runtime.Object          // for the clientset
-	apis    []*metav1.APIResourceList // served by discovery
-	custom  []runtime.Object          // for the dynamic client
-	opts    Options
-	reactor func(*dynamicfake.FakeDynamicClient)
+	objs       []runtime.Object          // for the clientset
+	apis       []*metav1.APIResourceList // served by discovery
+	custom     []runtime.Object          // for the dynamic client
+	cnps       []runtime.Object          // ClusterNetworkPolicies
+	opts       Options
+	reactor    func(*dynamicfake.FakeDynamicClient)
+	cnpReactor func(*cnpfake.Clientset)
 }
 
 func (f fixture) run(t *testing.T) []Finding {
@@ -240,9 +249,98 @@ func (f fixture) run(t *testing.T) []Finding {
 	if f.reactor != nil {
 		f.reactor(dyn)
 	}
-	fs, err := Run(context.Background(), cs, dyn, f.opts)
+	cnps := cnpfake.NewClientset(f.cnps...)
+	if f.cnpReactor != nil {
+		f.cnpReactor(cnps)
+	}
+	fs, err := Run(context.Background(), Clients{Kube: cs, Dynamic: dyn, ClusterPolicies: cnps.PolicyV1alpha2()}, f.opts)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	return fs
+}
+
+// ClusterNetworkPolicy builders.
+
+const (
+	adminTier    = cnpv1.AdminTier
+	baselineTier = cnpv1.BaselineTier
+	cnpAccept    = cnpv1.ClusterNetworkPolicyRuleActionAccept
+	cnpDeny      = cnpv1.ClusterNetworkPolicyRuleActionDeny
+	cnpPass      = cnpv1.ClusterNetworkPolicyRuleActionPass
+)
+
+// makeCNP returns a policy of tier and priority whose subject is every
+// namespace, with no rules; tweaks adjust it.
+func makeCNP(name string, tier cnpv1.Tier, priority int32, tweaks ...func(*cnpv1.ClusterNetworkPolicy)) *cnpv1.ClusterNetworkPolicy {
+	p := &cnpv1.ClusterNetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: cnpv1.ClusterNetworkPolicySpec{Tier: tier, Priority: priority,
+			Subject: cnpv1.ClusterNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}}},
+	}
+	for _, t := range tweaks {
+		t(p)
+	}
+	return p
+}
+
+func subjectNamespaces(l map[string]string) func(*cnpv1.ClusterNetworkPolicy) {
+	return func(p *cnpv1.ClusterNetworkPolicy) {
+		p.Spec.Subject = cnpv1.ClusterNetworkPolicySubject{Namespaces: &metav1.LabelSelector{MatchLabels: l}}
+	}
+}
+
+func subjectPods(ns, pods map[string]string) func(*cnpv1.ClusterNetworkPolicy) {
+	return func(p *cnpv1.ClusterNetworkPolicy) {
+		p.Spec.Subject = cnpv1.ClusterNetworkPolicySubject{Pods: &cnpv1.NamespacedPod{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: ns}, PodSelector: metav1.LabelSelector{MatchLabels: pods}}}
+	}
+}
+
+func cnpIngress(rules ...cnpv1.ClusterNetworkPolicyIngressRule) func(*cnpv1.ClusterNetworkPolicy) {
+	return func(p *cnpv1.ClusterNetworkPolicy) { p.Spec.Ingress = rules }
+}
+
+func cnpEgress(rules ...cnpv1.ClusterNetworkPolicyEgressRule) func(*cnpv1.ClusterNetworkPolicy) {
+	return func(p *cnpv1.ClusterNetworkPolicy) { p.Spec.Egress = rules }
+}
+
+// inRule is an ingress rule from peers on every port.
+func inRule(name string, action cnpv1.ClusterNetworkPolicyRuleAction, peers ...cnpv1.ClusterNetworkPolicyIngressPeer) cnpv1.ClusterNetworkPolicyIngressRule {
+	return cnpv1.ClusterNetworkPolicyIngressRule{Name: name, Action: action, From: peers}
+}
+
+// outRule is an egress rule to peers on every port.
+func outRule(name string, action cnpv1.ClusterNetworkPolicyRuleAction, peers ...cnpv1.ClusterNetworkPolicyEgressPeer) cnpv1.ClusterNetworkPolicyEgressRule {
+	return cnpv1.ClusterNetworkPolicyEgressRule{Name: name, Action: action, To: peers}
+}
+
+func fromNamespaces(l map[string]string) cnpv1.ClusterNetworkPolicyIngressPeer {
+	return cnpv1.ClusterNetworkPolicyIngressPeer{Namespaces: &metav1.LabelSelector{MatchLabels: l}}
+}
+
+func toNamespaces(l map[string]string) cnpv1.ClusterNetworkPolicyEgressPeer {
+	return cnpv1.ClusterNetworkPolicyEgressPeer{Namespaces: &metav1.LabelSelector{MatchLabels: l}}
+}
+
+func toNetworks(cidrs ...string) cnpv1.ClusterNetworkPolicyEgressPeer {
+	nets := make([]cnpv1.CIDR, len(cidrs))
+	for i, c := range cidrs {
+		nets[i] = cnpv1.CIDR(c)
+	}
+	return cnpv1.ClusterNetworkPolicyEgressPeer{Networks: nets}
+}
+
+// metadataNets are the default metadata addresses as networks.
+func metadataNets() cnpv1.ClusterNetworkPolicyEgressPeer {
+	return toNetworks("169.254.169.254/32", "100.100.100.200/32")
+}
+
+// labelled adds labels to a namespace.
+func labelled(l map[string]string) func(*corev1.Namespace) {
+	return func(n *corev1.Namespace) {
+		for k, v := range l {
+			n.Labels[k] = v
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 )
 
 // unmodeledKind is a policy API netverify's engine does not evaluate.
+// (ClusterNetworkPolicy, policy.networking.k8s.io/v1alpha2, is modelled:
+// see loadClusterPolicies.)
 type unmodeledKind struct {
 	group, resource, kind string
 	// shadowedBy names a group that, when it serves the same resource, serves
@@ -24,7 +26,6 @@ type unmodeledKind struct {
 var unmodeledKinds = []unmodeledKind{
 	{group: "policy.networking.k8s.io", resource: "adminnetworkpolicies", kind: "AdminNetworkPolicy"},
 	{group: "policy.networking.k8s.io", resource: "baselineadminnetworkpolicies", kind: "BaselineAdminNetworkPolicy"},
-	{group: "policy.networking.k8s.io", resource: "clusternetworkpolicies", kind: "ClusterNetworkPolicy"},
 	{group: "cilium.io", resource: "ciliumnetworkpolicies", kind: "CiliumNetworkPolicy"},
 	{group: "cilium.io", resource: "ciliumclusterwidenetworkpolicies", kind: "CiliumClusterwideNetworkPolicy"},
 	{group: "projectcalico.org", resource: "networkpolicies", kind: "NetworkPolicy"},
@@ -154,7 +155,7 @@ func listUnmodeled(ctx context.Context, dyn dynamic.Interface, r servedResource,
 			scope = "in this namespace"
 		}
 		fs = append(fs, newFinding(RuleUnmodeledPolicyKind, ns, qualified+"/"+it.GetName(), fmt.Sprintf(
-			"%s (%s) applies %s, but netverify's policy engine models only networking.k8s.io/v1 NetworkPolicies: expectations computed from policies may be wrong here; prove them with `%s run`",
+			"%s (%s) applies %s, but netverify's policy engine models only networking.k8s.io/v1 NetworkPolicies and policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicies: expectations computed from policies may be wrong here; prove them with `%s run`",
 			r.kind, r.gvr.GroupVersion(), scope, command)))
 	}
 	return fs, nil

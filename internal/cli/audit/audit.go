@@ -18,13 +18,13 @@ import (
 	"github.com/netverify/netverify/results"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
+	cnpclientset "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned"
 )
 
 // Permissions are what `netverify audit` needs, cluster-wide. It reads only.
-// Listing the policy kinds of other APIs (Cilium, Calico,
-// AdminNetworkPolicy) is not required: when it is refused, the audit says
-// so in an audit-incomplete finding.
+// Listing ClusterNetworkPolicies and the policy kinds of other APIs
+// (Cilium, Calico, AdminNetworkPolicy) is not required: when it is refused,
+// the audit says so in an audit-incomplete finding.
 var Permissions = []kube.Permission{
 	{Verb: "get", Resource: "namespaces"}, {Verb: "list", Resource: "namespaces"},
 	{Verb: "get", Resource: "pods"}, {Verb: "list", Resource: "pods"},
@@ -34,7 +34,7 @@ var Permissions = []kube.Permission{
 }
 
 // connectFunc returns the clients to audit with.
-type connectFunc func(ctx context.Context) (kubernetes.Interface, dynamic.Interface, error)
+type connectFunc func(ctx context.Context) (core.Clients, error)
 
 type options struct {
 	streams kube.Streams
@@ -53,16 +53,20 @@ type options struct {
 
 // NewCommand returns `netverify audit`.
 func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
-	return newCommand(streams, func(ctx context.Context) (kubernetes.Interface, dynamic.Interface, error) {
+	return newCommand(streams, func(ctx context.Context) (core.Clients, error) {
 		clients, err := kf.Connect(ctx)
 		if err != nil {
-			return nil, nil, err
+			return core.Clients{}, err
 		}
 		dyn, err := dynamic.NewForConfig(clients.RequestConfig())
 		if err != nil {
-			return nil, nil, err
+			return core.Clients{}, err
 		}
-		return clients.Clientset, dyn, nil
+		cnps, err := cnpclientset.NewForConfig(clients.RequestConfig())
+		if err != nil {
+			return core.Clients{}, err
+		}
+		return core.Clients{Kube: clients.Clientset, Dynamic: dyn, ClusterPolicies: cnps.PolicyV1alpha2()}, nil
 	})
 }
 
@@ -71,12 +75,16 @@ func newCommand(streams kube.Streams, connect connectFunc) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Report configuration that weakens network isolation (read-only)",
-		Long: `Audit reads the cluster's namespaces, pods, Services and NetworkPolicies
-(and the policy kinds of other APIs: AdminNetworkPolicy, Cilium, Calico) and
-reports what weakens network isolation: namespaces without a default deny,
-egress that blocks DNS or reaches the cloud metadata service, hostNetwork
-pods, hostPorts, NodePort and externalIPs Services, policies that select
-nothing, and more. It creates nothing and needs only get and list.
+		Long: `Audit reads the cluster's namespaces, pods, Services, NetworkPolicies and
+ClusterNetworkPolicies (and the policy kinds of other APIs:
+AdminNetworkPolicy, Cilium, Calico) and reports what weakens network
+isolation: namespaces without a default deny, egress that blocks DNS or
+reaches the cloud metadata service, hostNetwork pods, hostPorts, NodePort
+and externalIPs Services, policies that select nothing, and more.
+ClusterNetworkPolicies (policy.networking.k8s.io/v1alpha2) are evaluated
+with the NetworkPolicies: an Admin Deny or a Baseline Deny can satisfy a
+finding, an Admin Accept can cause one. It creates nothing and needs only
+get and list.
 Every rule is described in the documentation of package audit.
 
 Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 an error
@@ -170,14 +178,14 @@ func (o *options) run(parent context.Context) error {
 		}
 		return &kube.ExitError{Code: results.ExitError, Err: err}
 	}
-	cs, dyn, err := o.connect(ctx)
+	clients, err := o.connect(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	if err := kube.CheckAccess(ctx, cs, Permissions); err != nil {
+	if err := kube.CheckAccess(ctx, clients.Kube, Permissions); err != nil {
 		return fail(err)
 	}
-	fs, err := core.Run(ctx, cs, dyn, o.opts)
+	fs, err := core.Run(ctx, clients, o.opts)
 	if err != nil {
 		return fail(err)
 	}

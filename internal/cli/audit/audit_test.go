@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	core "github.com/netverify/netverify/audit"
 	"github.com/netverify/netverify/internal/cli/kube"
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,17 +17,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+	cnpfake "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned/fake"
 )
 
 // cluster returns a fake cluster holding objs whose access reviews allow
-// everything except the resources in deny.
+// everything except the resources in deny. It serves no
+// ClusterNetworkPolicy.
 func cluster(objs []runtime.Object, deny ...string) connectFunc {
-	return func(context.Context) (kubernetes.Interface, dynamic.Interface, error) {
+	return clusterWithCNPs(objs, nil, deny...)
+}
+
+// clusterWithCNPs is cluster with the ClusterNetworkPolicies cnps.
+func clusterWithCNPs(objs, cnps []runtime.Object, deny ...string) connectFunc {
+	return func(context.Context) (core.Clients, error) {
 		cs := fake.NewClientset(objs...)
 		cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 			r := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview).DeepCopy()
@@ -37,7 +45,8 @@ func cluster(objs []runtime.Object, deny ...string) connectFunc {
 			}
 			return true, r, nil
 		})
-		return cs, dynamicfake.NewSimpleDynamicClient(runtime.NewScheme()), nil
+		return core.Clients{Kube: cs, Dynamic: dynamicfake.NewSimpleDynamicClient(runtime.NewScheme()),
+			ClusterPolicies: cnpfake.NewClientset(cnps...).PolicyV1alpha2()}, nil
 	}
 }
 
@@ -112,8 +121,8 @@ func TestExitCodes(t *testing.T) {
 		{name: "info does not count by default", connect: cluster(shop(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "shop"}})), code: 0},
 		{name: "auditing every namespace", connect: cluster(shop()), args: []string{"--exclude-namespace="}, code: 0, inStdout: "namespace-no-networkpolicy"},
 		{name: "missing RBAC", connect: cluster(shop(), "pods"), code: 2, inErr: "missing RBAC permissions"},
-		{name: "no cluster", connect: func(context.Context) (kubernetes.Interface, dynamic.Interface, error) {
-			return nil, nil, errors.New("no cluster configured")
+		{name: "no cluster", connect: func(context.Context) (core.Clients, error) {
+			return core.Clients{}, errors.New("no cluster configured")
 		}, code: 2, inErr: "no cluster configured"},
 	}
 	for _, tc := range cases {
@@ -154,9 +163,9 @@ func TestJSONOutput(t *testing.T) {
 func TestBadFlagsAreAllReportedBeforeConnecting(t *testing.T) {
 	t.Parallel()
 	connected := false
-	connect := func(context.Context) (kubernetes.Interface, dynamic.Interface, error) {
+	connect := func(context.Context) (core.Clients, error) {
 		connected = true
-		return nil, nil, errors.New("should not connect")
+		return core.Clients{}, errors.New("should not connect")
 	}
 	_, _, err := execute(t, connect, "-o", "yaml", "--fail-on", "critical", "--dev-namespace-pattern", "(", "--metadata-ip", "metadata.internal")
 	if exitCode(err) != 2 {
@@ -175,15 +184,19 @@ func TestBadFlagsAreAllReportedBeforeConnecting(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	t.Parallel()
 	var verbs []string
-	connect := func(ctx context.Context) (kubernetes.Interface, dynamic.Interface, error) {
-		cs, dyn, err := cluster(shop(hostNetPod()))(ctx)
-		cs.(*fake.Clientset).PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	connect := func(ctx context.Context) (core.Clients, error) {
+		clients, err := cluster(shop(hostNetPod()))(ctx)
+		record := func(a k8stesting.Action) (bool, runtime.Object, error) {
 			if a.GetResource().Resource != "selfsubjectaccessreviews" {
 				verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
 			}
 			return false, nil, nil
-		})
-		return cs, dyn, err
+		}
+		clients.Kube.(*fake.Clientset).PrependReactor("*", "*", record)
+		cnps := cnpfake.NewClientset()
+		cnps.PrependReactor("*", "*", record)
+		clients.ClusterPolicies = cnps.PolicyV1alpha2()
+		return clients, err
 	}
 	if _, _, err := execute(t, connect); exitCode(err) != 1 {
 		t.Fatalf("exit %d, want 1", exitCode(err))
@@ -193,7 +206,59 @@ func TestReadOnly(t *testing.T) {
 			t.Errorf("audit did %q: it must only get and list", v)
 		}
 	}
+	if !slices.Contains(verbs, "list clusternetworkpolicies") {
+		t.Errorf("audit did not list ClusterNetworkPolicies: %v", verbs)
+	}
 	if len(verbs) == 0 {
 		t.Error("no API calls recorded")
+	}
+}
+
+// The command reads the cluster's ClusterNetworkPolicies: a Baseline
+// Deny-all is a default deny for a namespace without NetworkPolicies.
+func TestClusterNetworkPolicies(t *testing.T) {
+	t.Parallel()
+	objs := []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "open"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "open", Labels: map[string]string{"app": "web"}}},
+	}
+	denyAll := &cnpv1.ClusterNetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "deny-all"},
+		Spec: cnpv1.ClusterNetworkPolicySpec{
+			Tier: cnpv1.BaselineTier, Priority: 100,
+			Subject: cnpv1.ClusterNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+			Ingress: []cnpv1.ClusterNetworkPolicyIngressRule{{Action: cnpv1.ClusterNetworkPolicyRuleActionDeny,
+				From: []cnpv1.ClusterNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}},
+			Egress: []cnpv1.ClusterNetworkPolicyEgressRule{{Action: cnpv1.ClusterNetworkPolicyRuleActionDeny,
+				To: []cnpv1.ClusterNetworkPolicyEgressPeer{{Namespaces: &metav1.LabelSelector{}}, {Networks: []cnpv1.CIDR{"0.0.0.0/0", "::/0"}}}}},
+		},
+	}
+	rules := func(connect connectFunc) []string {
+		out, _, err := execute(t, connect, "-o", "json", "--fail-on", "high")
+		if exitCode(err) != 0 {
+			t.Fatalf("exit %d (%v)\n%s", exitCode(err), err, out)
+		}
+		var doc struct{ Findings []struct{ Rule string } }
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+		}
+		var rs []string
+		for _, f := range doc.Findings {
+			rs = append(rs, f.Rule)
+		}
+		return rs
+	}
+	if got := rules(cluster(objs)); !slices.Contains(got, "namespace-no-networkpolicy") || !slices.Contains(got, "namespace-metadata-reachable") {
+		t.Errorf("without ClusterNetworkPolicies: rules %v, want namespace-no-networkpolicy and namespace-metadata-reachable", got)
+	}
+	got := rules(clusterWithCNPs(objs, []runtime.Object{denyAll}))
+	for _, r := range []string{"namespace-no-networkpolicy", "namespace-no-default-deny-ingress", "namespace-no-default-deny-egress", "namespace-metadata-reachable"} {
+		if slices.Contains(got, r) {
+			t.Errorf("with a Baseline Deny-all: %s reported (rules %v)", r, got)
+		}
+	}
+	if !slices.Contains(got, "namespace-egress-blocks-dns") {
+		t.Errorf("with a Baseline Deny-all: rules %v, want namespace-egress-blocks-dns", got)
 	}
 }
