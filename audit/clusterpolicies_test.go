@@ -21,10 +21,26 @@ import (
 // Namespaces a (team=a) and b, each with a pod web and no NetworkPolicy.
 func twoOpenNamespaces() []runtime.Object {
 	web := map[string]string{"app": "web"}
-	return with(kubeSystem(), list(
-		makeNamespace("a", labelled(map[string]string{"team": "a"})), makePod("web", "a", web),
-		makeNamespace("b"), makePod("web", "b", web),
+	// pods have their IPs, as on a cluster: an unknown IP may lie in any
+	// range a ClusterNetworkPolicy's networks name (100.100.100.200 is in
+	// 100.64.0.0/10, which some clusters give pods)
+	ks := kubeSystem()
+	for _, o := range ks {
+		if p, ok := o.(*corev1.Pod); ok {
+			podIP("10.244.0.2")(p)
+		}
+	}
+	return with(ks, list(
+		makeNamespace("a", labelled(map[string]string{"team": "a"})), makePod("web", "a", web, podIP("10.244.0.10")),
+		makeNamespace("b"), makePod("web", "b", web, podIP("10.244.0.11")),
 	))
+}
+
+func podIP(ip string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.PodIP = ip
+		p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	}
 }
 
 var teamA = map[string]string{"team": "a"}

@@ -398,7 +398,9 @@ var cleanupPermissions = []kube.Permission{
 
 func TestRunRoleIsExactlyWhatRunAndCleanupNeed(t *testing.T) {
 	need := map[string]bool{}
-	for _, p := range append(append([]kube.Permission{}, run.Permissions...), cleanupPermissions...) {
+	// (and, read-only, the cluster's own ClusterNetworkPolicies, which
+	// run takes into account where it may)
+	for _, p := range append(append(append([]kube.Permission{}, run.Permissions...), cleanupPermissions...), run.ClusterPolicyReadPermissions...) {
 		need[permKey(p)] = true
 	}
 	for tool, m := range both(t) {

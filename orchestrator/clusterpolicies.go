@@ -87,6 +87,7 @@ func (x *run) applyClusterPolicies(ctx context.Context, plan *Plan) error {
 	if x.policies == nil {
 		return &InfraError{errors.New("the run has ClusterNetworkPolicies but no client for them")}
 	}
+	x.createsCNPs = true
 	for i := range plan.ClusterPolicies {
 		cnp := &plan.ClusterPolicies[i]
 		if _, err := x.policies.PolicyV1alpha2().ClusterNetworkPolicies().Create(ctx, cnp, metav1.CreateOptions{}); err != nil {
@@ -101,7 +102,7 @@ func (x *run) applyClusterPolicies(ctx context.Context, plan *Plan) error {
 // it created and any other carrying its run id (a create whose answer was
 // lost).
 func (x *run) cleanUpClusterPolicies(ctx context.Context) error {
-	if x.policies == nil {
+	if x.policies == nil || !x.createsCNPs {
 		return nil
 	}
 	names := slices.Clone(x.createdCNPs)

@@ -55,6 +55,7 @@ type run struct {
 	stats       Stats
 	created     []string // namespaces created so far, for the clean-up phase
 	createdCNPs []string // ClusterNetworkPolicies created so far
+	createsCNPs bool     // the apply phase began creating ClusterNetworkPolicies
 	keep        bool     // the clean-up phase leaves the namespaces (Options.Keep)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/netverify/netverify/orchestrator"
 	"github.com/netverify/netverify/results"
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // NewCommand returns `netverify cleanup`.
@@ -72,7 +73,12 @@ namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --kee
 				if served, err := kube.ServesClusterNetworkPolicies(clients.Clientset); err != nil {
 					return &kube.ExitError{Code: results.ExitError, Err: err}
 				} else if served {
-					if cnps, err = orchestrator.FindLeftoverClusterPolicies(ctx, clients.Policies, runID, liveIDs); err != nil {
+					cnps, err = orchestrator.FindLeftoverClusterPolicies(ctx, clients.Policies, runID, liveIDs)
+					switch {
+					case apierrors.IsForbidden(err):
+						// a role without it never let a run create any
+						fmt.Fprintf(streams.ErrOut, "warning: not looking for ClusterNetworkPolicies of killed runs: %v\n", err)
+					case err != nil:
 						return &kube.ExitError{Code: results.ExitError, Err: err}
 					}
 				}

@@ -325,6 +325,19 @@ func (p Permission) String() string {
 // CheckAccess asks the API server (SelfSubjectAccessReview) whether the
 // current user has every permission, cluster-wide, and names all missing.
 func CheckAccess(ctx context.Context, cs kubernetes.Interface, perms []Permission) error {
+	missing, err := MissingPermissions(ctx, cs, perms)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing RBAC permissions (see deploy/ or README \"RBAC\"): %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// MissingPermissions returns those of perms the caller lacks, as
+// SelfSubjectAccessReviews answer.
+func MissingPermissions(ctx context.Context, cs kubernetes.Interface, perms []Permission) ([]string, error) {
 	var missing []string
 	for _, p := range perms {
 		r, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authv1.SelfSubjectAccessReview{
@@ -333,16 +346,13 @@ func CheckAccess(ctx context.Context, cs kubernetes.Interface, perms []Permissio
 			}},
 		}, metav1.CreateOptions{})
 		if err != nil {
-			return fmt.Errorf("checking permissions: %w", err)
+			return nil, fmt.Errorf("checking permissions: %w", err)
 		}
 		if !r.Status.Allowed {
 			missing = append(missing, p.String())
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing RBAC permissions (see deploy/ or README \"RBAC\"): %s", strings.Join(missing, ", "))
-	}
-	return nil
+	return missing, nil
 }
 
 // ClusterNetworkPolicyGroupVersion is the API of the ClusterNetworkPolicy

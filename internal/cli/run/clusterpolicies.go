@@ -24,12 +24,19 @@ import (
 // skipped on a cluster that does not serve the kind.
 const noClusterPolicies = "the cluster does not serve ClusterNetworkPolicy (" + kube.ClusterNetworkPolicyGroupVersion + "; its CRD is not installed): the scenario's clusterNetworkPolicies cannot be applied"
 
-// clusterPolicyPermissions are what a run with ClusterNetworkPolicies needs.
-var clusterPolicyPermissions = []kube.Permission{
-	{Verb: "create", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
-	{Verb: "delete", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
+// ClusterPolicyReadPermissions are what a run uses, where the cluster
+// serves ClusterNetworkPolicies, to read the cluster's own (without them it
+// warns and leaves them out).
+var ClusterPolicyReadPermissions = []kube.Permission{
 	{Verb: "list", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
 }
+
+// clusterPolicyPermissions are what a run of scenarios that declare
+// ClusterNetworkPolicies needs besides Permissions.
+var clusterPolicyPermissions = append([]kube.Permission{
+	{Verb: "create", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
+	{Verb: "delete", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
+}, ClusterPolicyReadPermissions...)
 
 // prepareClusterPolicies readies the scenarios for the ClusterNetworkPolicies
 // of the live cluster t: where the kind is not served, scenarios declaring
@@ -46,8 +53,23 @@ func (o *options) prepareClusterPolicies(ctx context.Context, t *target) error {
 		return nil
 	}
 	if declaresClusterPolicies(o.scs) {
-		if err := kube.CheckAccess(ctx, t.clients.Clientset, clusterPolicyPermissions); err != nil {
+		missing, err := kube.MissingPermissions(ctx, t.clients.Clientset, clusterPolicyPermissions)
+		if err != nil {
 			return err
+		}
+		if len(missing) > 0 {
+			// the user's own scenarios ask for it; the built-in ones are
+			// skipped (a scheduled report's role need not grant it)
+			var mine []string
+			for _, sc := range o.scs {
+				if len(sc.Spec.ClusterNetworkPolicies) > 0 && !sc.Builtin {
+					mine = append(mine, fmt.Sprintf("%q (%s)", sc.Metadata.Name, sc.Source))
+				}
+			}
+			if len(mine) > 0 {
+				return fmt.Errorf("scenario %s declares clusterNetworkPolicies: missing RBAC permissions (see README \"RBAC\"): %s", strings.Join(mine, ", "), strings.Join(missing, ", "))
+			}
+			t.noClusterPolicies = "no permission to " + strings.Join(missing, ", ") + ": the scenario's clusterNetworkPolicies cannot be applied"
 		}
 	}
 	list, err := t.clients.Policies.PolicyV1alpha2().ClusterNetworkPolicies().List(ctx, metav1.ListOptions{})

@@ -1,12 +1,20 @@
 package run
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
+	"github.com/netverify/netverify/simulate"
+	authv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
@@ -68,5 +76,45 @@ func TestAvoidPriorities(t *testing.T) {
 	sc := &scenarios.Scenario{Metadata: scenarios.Metadata{Name: "late"}, Spec: scenarios.Spec{ClusterNetworkPolicies: []cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 995)}}}
 	if _, err := avoidPriorities([]*scenarios.Scenario{sc}, full); err == nil || !strings.Contains(err.Error(), "no Admin priority from 995 to 1000 is free") {
 		t.Errorf("error %v, want no free priority", err)
+	}
+}
+
+// Without permission to create ClusterNetworkPolicies, the built-in
+// scenarios that need them are skipped with the missing permission named,
+// while a user's scenario that declares some is refused (exit 2) before
+// anything is created.
+func TestClusterPoliciesWithoutPermission(t *testing.T) {
+	t.Parallel()
+	var sim *simulate.Cluster
+	e, _ := simulatedCluster(func(c *simulate.Cluster) { sim = c })
+	// (after simulatedCluster's own allow-all reactor, so this one answers first)
+	sim.Client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview).DeepCopy()
+		r.Status.Allowed = r.Spec.ResourceAttributes.Resource != "clusternetworkpolicies" || r.Spec.ResourceAttributes.Verb == "list"
+		return true, r, nil
+	})
+	got := execute(t, with(e), "", "--scenario", "admin-deny,default-deny", "-o", "json")
+	var rep results.Report
+	if err := json.Unmarshal([]byte(got.stdout), &rep); err != nil {
+		t.Fatalf("exit %d (%v): %v\n%s", got.code, got.err, err, got.stderr)
+	}
+	for _, r := range rep.Results {
+		if r.Scenario == "admin-deny" && (r.Status != results.Skipped || !strings.Contains(r.Reason, "no permission to create clusternetworkpolicies.policy.networking.k8s.io")) {
+			t.Errorf("admin-deny %s → %s: %s (%s), want skipped naming the permission", r.From, r.To, r.Status, r.Reason)
+		}
+		if r.Scenario == "default-deny" && r.Status != results.Pass {
+			t.Errorf("default-deny %s → %s: %s, want pass", r.From, r.To, r.Status)
+		}
+	}
+	got = execute(t, with(e), "", "-f", "../../../scenarios/testdata/valid/cluster-network-policies.yaml")
+	if got.code != 2 || !strings.Contains(errText(got.err), `scenario "cluster-network-policies"`) || !strings.Contains(errText(got.err), "missing RBAC permissions") {
+		t.Errorf("user scenario: exit %d (%v), want 2 naming the scenario and the permissions", got.code, got.err)
+	}
+	for _, a := range sim.Client.Actions() {
+		if ca, ok := a.(k8stesting.CreateAction); ok && a.GetResource().Resource == "namespaces" {
+			if ns := ca.GetObject().(*corev1.Namespace); ns.Labels[orchestrator.LabelScenario] == "cluster-network-policies" || ns.Labels[orchestrator.LabelScenario] == "admin-deny" {
+				t.Errorf("namespace %s created for a scenario that cannot run", ns.Name)
+			}
+		}
 	}
 }
