@@ -398,9 +398,9 @@ var cleanupPermissions = []kube.Permission{
 
 func TestRunRoleIsExactlyWhatRunAndCleanupNeed(t *testing.T) {
 	need := map[string]bool{}
-	// (and, read-only, the cluster's own ClusterNetworkPolicies, which
-	// run takes into account where it may)
-	for _, p := range append(append(append([]kube.Permission{}, run.Permissions...), cleanupPermissions...), run.ClusterPolicyReadPermissions...) {
+	// (and, read-only, what run takes into account where it may: the
+	// cluster's own ClusterNetworkPolicies, nodes' podCIDRs, ServiceCIDRs)
+	for _, p := range append(append(append([]kube.Permission{}, run.Permissions...), cleanupPermissions...), run.ReadPermissions...) {
 		need[permKey(p)] = true
 	}
 	for tool, m := range both(t) {

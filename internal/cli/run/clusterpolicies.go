@@ -24,11 +24,15 @@ import (
 // skipped on a cluster that does not serve the kind.
 const noClusterPolicies = "the cluster does not serve ClusterNetworkPolicy (" + kube.ClusterNetworkPolicyGroupVersion + "; its CRD is not installed): the scenario's clusterNetworkPolicies cannot be applied"
 
-// ClusterPolicyReadPermissions are what a run uses, where the cluster
-// serves ClusterNetworkPolicies, to read the cluster's own (without them it
-// warns and leaves them out).
-var ClusterPolicyReadPermissions = []kube.Permission{
+// ReadPermissions are what a run reads when it may, to know more than
+// Permissions let it: the cluster's own ClusterNetworkPolicies (where the
+// kind is served; without them it warns and leaves them out), and the
+// nodes' podCIDRs and the ServiceCIDRs (without them, ipBlocks that may
+// cover pod or Service addresses are implementation-defined).
+var ReadPermissions = []kube.Permission{
 	{Verb: "list", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
+	{Verb: "list", Resource: "nodes"},
+	{Verb: "list", Group: "networking.k8s.io", Resource: "servicecidrs"},
 }
 
 // clusterPolicyPermissions are what a run of scenarios that declare
@@ -36,7 +40,7 @@ var ClusterPolicyReadPermissions = []kube.Permission{
 var clusterPolicyPermissions = append([]kube.Permission{
 	{Verb: "create", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
 	{Verb: "delete", Group: "policy.networking.k8s.io", Resource: "clusternetworkpolicies"},
-}, ClusterPolicyReadPermissions...)
+}, ReadPermissions[0])
 
 // prepareClusterPolicies readies the scenarios for the ClusterNetworkPolicies
 // of the live cluster t: where the kind is not served, scenarios declaring
@@ -90,7 +94,11 @@ func (o *options) prepareClusterPolicies(ctx context.Context, t *target) error {
 	if o.scs, err = avoidPriorities(o.scs, own); err != nil {
 		return err
 	}
-	o.scs, err = decidedByCluster(o.streams.ErrOut, o.scs, own)
+	var opts []policy.Option
+	if t.ranges != nil {
+		opts = append(opts, t.ranges)
+	}
+	o.scs, err = decidedByCluster(o.streams.ErrOut, o.scs, own, opts...)
 	return err
 }
 
@@ -167,7 +175,7 @@ func avoidPriorities(scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPo
 // alone changed to what they decide, with a note naming them: a guardrail
 // of the cluster is reported as such, never as the CNI failing the
 // scenario. It prints one line per scenario so changed.
-func decidedByCluster(w io.Writer, scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPolicy) ([]*scenarios.Scenario, error) {
+func decidedByCluster(w io.Writer, scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPolicy, opts ...policy.Option) ([]*scenarios.Scenario, error) {
 	if len(cluster) == 0 {
 		return scs, nil
 	}
@@ -184,11 +192,11 @@ func decidedByCluster(w io.Writer, scs []*scenarios.Scenario, cluster []cnpv1.Cl
 				exps = append(exps, e) // not decided offline
 				continue
 			}
-			alone, err := policy.Explain(sc, e.From, e.To, e.Port, string(e.Protocol))
+			alone, err := policy.Explain(sc, e.From, e.To, e.Port, string(e.Protocol), opts...)
 			if err != nil {
 				return nil, fmt.Errorf("%s: scenario %q: %w", sc.Source, sc.Metadata.Name, err)
 			}
-			all, err := policy.Explain(&with, e.From, e.To, e.Port, string(e.Protocol))
+			all, err := policy.Explain(&with, e.From, e.To, e.Port, string(e.Protocol), opts...)
 			if err != nil {
 				return nil, fmt.Errorf("%s: scenario %q with the cluster's ClusterNetworkPolicies: %w", sc.Source, sc.Metadata.Name, err)
 			}

@@ -84,11 +84,11 @@ func (o *options) substitute(b []*scenarios.Scenario) error {
 }
 
 // fromPolicies returns copies of scs whose expectations are those computed
-// from their policies (--expect=policies).
-func fromPolicies(scs []*scenarios.Scenario) ([]*scenarios.Scenario, error) {
+// from their policies (--expect=policies), with opts (the cluster's ranges).
+func fromPolicies(scs []*scenarios.Scenario, opts ...policy.Option) ([]*scenarios.Scenario, error) {
 	out := make([]*scenarios.Scenario, 0, len(scs))
 	for _, sc := range scs {
-		exps, err := policy.ScenarioExpectations(sc)
+		exps, err := policy.ScenarioExpectations(sc, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: scenario %q: --expect=policies: %w", sc.Source, sc.Metadata.Name, err)
 		}

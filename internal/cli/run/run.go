@@ -23,6 +23,7 @@ import (
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/report"
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
@@ -279,6 +280,9 @@ type target struct {
 	// noClusterPolicies says why scenarios with ClusterNetworkPolicies are
 	// skipped (orchestrator.Options.NoClusterPolicies).
 	noClusterPolicies string
+	// ranges gives the engine the cluster's pod and Service ranges, as far
+	// as they are known.
+	ranges policy.Option
 }
 
 // connect returns the real cluster, once it has checked that the run may do
@@ -292,6 +296,18 @@ func (o *options) connect(ctx context.Context) (target, error) {
 		return target{}, err
 	}
 	t := target{clients: clients, exec: o.env.NewExecutor(clients), clock: o.env.Clock}
+	ranges, notes := clusterRanges(ctx, clients.Clientset)
+	t.ranges = policy.WithClusterRanges(ranges)
+	if o.expect == expectPolicies {
+		// the expectations again, now that the cluster says where its pods
+		// and Services are
+		for _, n := range notes {
+			fmt.Fprintf(o.streams.ErrOut, "note: %s: ipBlocks that may cover such addresses are implementation-defined\n", n)
+		}
+		if o.scs, err = fromPolicies(o.scs, t.ranges); err != nil {
+			return target{}, err
+		}
+	}
 	if err := o.prepareClusterPolicies(ctx, &t); err != nil {
 		return target{}, err
 	}
