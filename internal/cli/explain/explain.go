@@ -12,6 +12,7 @@ import (
 
 	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/internal/cli/rangeflags"
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
@@ -26,6 +27,7 @@ type options struct {
 	to       string
 	port     string
 	protocol string
+	ranges   rangeflags.Flags
 }
 
 // NewCommand returns `netverify explain`.
@@ -81,6 +83,7 @@ Service, to every backend); 1 it is not: blocked, or implementation-defined
 	f.StringVar(&o.to, "to", "", `target: "ns/pod", "pod", "svc:NAME" or "ip:ADDR"`)
 	f.StringVar(&o.port, "port", "", "destination port: a number or a port name")
 	f.StringVar(&o.protocol, "protocol", "TCP", "TCP, UDP or SCTP")
+	o.ranges.Add(f)
 	// (the flags exist: registering on them cannot fail)
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
 	_ = cmd.RegisterFlagCompletionFunc("protocol", cobra.FixedCompletions([]string{"TCP", "UDP", "SCTP"}, cobra.ShellCompDirectiveNoFileComp))
@@ -127,7 +130,8 @@ func (o *options) validate() error {
 	default:
 		return fmt.Errorf("--protocol %q: want TCP, UDP or SCTP", o.protocol)
 	}
-	return nil
+	_, err := o.ranges.Option()
+	return err
 }
 
 // run loads the scenario, prints the explanation on streams.Out and
@@ -141,7 +145,11 @@ func (o *options) run(ctx context.Context, streams kube.Streams) (policy.Verdict
 	if err != nil {
 		return "", err
 	}
-	e, err := policy.Explain(sc, o.from, o.to, o.port, o.protocol)
+	opts, err := o.ranges.Option()
+	if err != nil {
+		return "", err
+	}
+	e, err := policy.Explain(sc, o.from, o.to, o.port, o.protocol, opts...)
 	if err != nil {
 		return "", fmt.Errorf("scenario %q: %w", sc.Metadata.Name, err)
 	}

@@ -199,3 +199,49 @@ func TestExplainCommand(t *testing.T) {
 		})
 	}
 }
+
+const blockYAML = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: block}
+spec:
+  namespaces: [{name: app}]
+  pods:
+  - {name: client}
+  - {name: server, ports: [{port: 80}]}
+  policies:
+  - metadata: {name: from-ten}
+    spec:
+      podSelector: {}
+      policyTypes: [Ingress]
+      ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]
+  expect:
+  - {from: client, to: server, port: 80, allowed: false}
+`
+
+// --pod-cidr makes an ipBlock that misses the pod ranges exact; without it,
+// or with a range the block covers, the API leaves it to the CNI. A bad
+// range is exit 2 naming the flag.
+func TestExplainPodCIDR(t *testing.T) {
+	t.Parallel()
+	args := []string{"-f", "-", "--from", "client", "--to", "server", "--port", "80"}
+	for _, tc := range []struct {
+		extra []string
+		code  int
+		want  string
+	}{
+		{nil, 1, "Verdict: implementation-defined"},
+		{[]string{"--pod-cidr", "10.244.0.0/16"}, 1, "Verdict: implementation-defined"},
+		{[]string{"--pod-cidr", "172.16.0.0/16,172.17.0.0/16"}, 1, "Verdict: blocked"},
+		{[]string{"--pod-cidr", "172.16.0.0/33"}, 2, "--pod-cidr"},
+		{[]string{"--service-cidr", "nope"}, 2, "--service-cidr"},
+	} {
+		out, code, err := runExplain(t, blockYAML, append(append([]string{}, args...), tc.extra...)...)
+		text := out
+		if err != nil {
+			text += err.Error()
+		}
+		if code != tc.code || !strings.Contains(text, tc.want) {
+			t.Errorf("%v: exit %d, output %q; want exit %d with %q", tc.extra, code, text, tc.code, tc.want)
+		}
+	}
+}

@@ -50,13 +50,17 @@ func (o *options) load(ctx context.Context) error {
 	if len(scs) == 0 {
 		return errors.New("no scenarios to run")
 	}
+	opts, err := o.ranges.Option() // validate checked them
+	if err != nil {
+		return err
+	}
 	switch o.expect {
 	case expectScenario:
-		if err := lint(o.streams.ErrOut, scs); err != nil {
+		if err := lint(o.streams.ErrOut, scs, opts...); err != nil {
 			return err
 		}
 	case expectPolicies:
-		if scs, err = fromPolicies(scs); err != nil {
+		if scs, err = fromPolicies(scs, opts...); err != nil {
 			return err
 		}
 	}
@@ -103,12 +107,12 @@ func fromPolicies(scs []*scenarios.Scenario, opts ...policy.Option) ([]*scenario
 // the scenario's own policies contradict (with the rule that decides it),
 // and policy notes such as an "isolation" policy that also cuts
 // same-namespace traffic. Findings are warnings: the cluster has the last word.
-func lint(w io.Writer, scs []*scenarios.Scenario) error {
+func lint(w io.Writer, scs []*scenarios.Scenario, opts ...policy.Option) error {
 	for _, sc := range scs {
 		if sc.Builtin {
 			continue // ours: its findings are known and documented, not the user's to act on
 		}
-		findings, err := policy.Lint(sc)
+		findings, err := policy.Lint(sc, opts...)
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/netverify/netverify/inclusterreport"
 	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/internal/cli/rangeflags"
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/orchestrator"
 	"github.com/netverify/netverify/policy"
@@ -99,6 +100,7 @@ func contextName(kf *kube.Flags) string {
 type options struct {
 	streams kube.Streams
 	env     env
+	ranges  rangeflags.Flags // --pod-cidr, --service-cidr
 
 	files             []string
 	builtin           bool
@@ -235,6 +237,7 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 	f.StringVar(&o.expect, "expect", expectScenario, "where expectations come from: scenario (hand-written) or policies (every pod pair × declared port, computed by the semantics engine)")
 	f.StringSliceVar(&o.metadataIPs, "metadata-ip", []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba}, "cloud metadata addresses the built-in suite checks (one or two)")
 	f.StringVar(&o.externalTarget, "external-target", scenarios.ExternalTargetIP, "outside address (TCP 443) the built-in suite's egress checks reach")
+	o.ranges.Add(f)
 	f.BoolVar(&o.allowInconclusive, "allow-inconclusive", false, "exit 0 even when some results are inconclusive")
 	f.BoolVar(&o.allowSkipped, "allow-skipped", false, "exit 0 even when nothing was checked (no expectation, or every one skipped)")
 	registerCompletions(cmd)
@@ -296,6 +299,12 @@ func (o *options) connect(ctx context.Context) (target, error) {
 		return target{}, err
 	}
 	t := target{clients: clients, exec: o.env.NewExecutor(clients), clock: o.env.Clock}
+	if o.ranges.Set() {
+		// the user's word (e.g. the CNI's pools) over what the cluster says
+		opts, _ := o.ranges.Option() // validate checked them
+		t.ranges = opts[0]
+		return t, o.prepareClusterPolicies(ctx, &t)
+	}
 	ranges, notes := clusterRanges(ctx, clients.Clientset)
 	t.ranges = policy.WithClusterRanges(ranges)
 	if o.expect == expectPolicies {

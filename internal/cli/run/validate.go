@@ -137,6 +137,9 @@ func (o *options) validate() error {
 	if !isIPv4(o.externalTarget) {
 		add("--external-target %q: not an IPv4 address", o.externalTarget)
 	}
+	if _, err := o.ranges.Option(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

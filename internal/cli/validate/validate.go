@@ -8,6 +8,7 @@ import (
 
 	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/internal/cli/rangeflags"
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
@@ -16,7 +17,10 @@ import (
 
 // NewCommand returns `netverify validate`.
 func NewCommand(streams kube.Streams) *cobra.Command {
-	var files []string
+	var (
+		files  []string
+		ranges rangeflags.Flags
+	)
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE|DIR|- ...",
 		Short: "Check scenario files offline (exit 2 with every problem when invalid)",
@@ -36,6 +40,10 @@ Exit codes: 0 valid; 2 invalid (or unreadable).`,
 			if len(files) == 0 {
 				return &kube.ExitError{Code: results.ExitError, Err: errors.New("validate needs at least one -f")}
 			}
+			opts, err := ranges.Option()
+			if err != nil {
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
 			scs, err := scenarios.LoadContext(cmd.Context(), files, streams.In, scenarios.WithClusterPolicyCheck(policy.CheckClusterNetworkPolicy))
 			if err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
@@ -43,7 +51,7 @@ Exit codes: 0 valid; 2 invalid (or unreadable).`,
 			n, notes := 0, 0
 			for _, s := range scs {
 				n += len(s.Spec.Expect)
-				findings, err := policy.Lint(s)
+				findings, err := policy.Lint(s, opts...)
 				if err != nil {
 					return &kube.ExitError{Code: results.ExitError, Err: err}
 				}
@@ -60,6 +68,7 @@ Exit codes: 0 valid; 2 invalid (or unreadable).`,
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "scenario file, directory or - for stdin (repeatable)")
+	ranges.Add(cmd.Flags())
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml") // the flag exists
 	return cmd
 }
