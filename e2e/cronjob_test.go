@@ -74,7 +74,7 @@ func TestScheduledReport(t *testing.T) {
 			"exec outside its namespaces": {"create", "--raw", "/api/v1/namespaces/kube-system/pods/" + coredns + "/exec?command=true&stdout=true", "-f", "/dev/null"},
 		}
 		// a cluster-wide kind: not even RBAC grants it (deploy/README.md)
-		if out, _ := kubectlErr("--as", saUser, "auth", "can-i", "create", "clusternetworkpolicies.policy.networking.k8s.io"); strings.TrimSpace(out) != "no" {
+		if out, _ := kubectlErr("--as", saUser, "auth", "can-i", "create", "clusternetworkpolicies.policy.networking.k8s.io", "--all-namespaces"); strings.TrimSpace(out) != "no" {
 			t.Errorf("the service account may create ClusterNetworkPolicies: %q", out)
 		}
 		for what, args := range denied {
