@@ -20,6 +20,12 @@ func compare(s *probeState) results.Result {
 		Port: portNumber(s), PortName: portName(s), Protocol: strings.ToUpper(s.Protocol),
 		Expected: results.Blocked, Attempts: s.attempts, Repro: s.repro,
 	}
+	if s.Source != nil {
+		res.SourceNode = s.Source.Node
+	}
+	if s.TargetPod != nil {
+		res.TargetNode = s.TargetPod.Node
+	}
 	if e.IsAllowed() {
 		res.Expected = results.Allowed
 	}
@@ -37,6 +43,9 @@ func compare(s *probeState) results.Result {
 		res.Reason += o.Response.Detail
 	case Settled:
 		observed(&res, s, o.Response)
+		if res.TargetNode == "" && s.TargetService != nil {
+			res.TargetNode = s.backendNodes[res.AnsweredBy]
+		}
 		if res.Status == results.Pass {
 			res.LatencyMs = o.Latency.Milliseconds()
 		}

@@ -19,8 +19,12 @@ func (x *run) prepare(plan *Plan) []*probeState {
 	timeoutMs := int(x.o.ProbeTimeout.Milliseconds())
 	var states []*probeState
 	seen := map[*PlannedPod]bool{}
+	nodes := map[string]string{}
+	for _, pp := range plan.Pods {
+		nodes[pp.Identity()] = pp.Node
+	}
 	for i, pr := range plan.Probes {
-		s := &probeState{PlannedProbe: pr, outcome: Pending{}}
+		s := &probeState{PlannedProbe: pr, outcome: Pending{}, backendNodes: nodes}
 		req := probe.Request{ID: fmt.Sprintf("p%d", i), Protocol: pr.Protocol, Port: pr.Port, TimeoutMs: timeoutMs}
 		switch pr.Target.Kind {
 		case scenarios.TargetPod:

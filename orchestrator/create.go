@@ -218,7 +218,7 @@ func (x *run) waitReady(ctx context.Context, plan *Plan) error {
 					}
 					continue
 				}
-				pp.IP = p.Status.PodIP
+				pp.IP, pp.Node = p.Status.PodIP, p.Spec.NodeName
 			}
 		}
 		if len(notReady) == 0 {

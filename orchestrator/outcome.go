@@ -75,6 +75,9 @@ type probeState struct {
 	// allowedEarly is the latest allowed answer to an allowed expectation
 	// seen before its scenario's policies were seen in effect.
 	allowedEarly *probe.Response
+	// backendNodes maps the run's pods ("ns/pod") to their nodes, to tell
+	// which node a Service target's answering backend runs on.
+	backendNodes map[string]string
 }
 
 // blockedRun counts attempts in a row that were blocked, and when the run

@@ -52,6 +52,7 @@ type PlannedPod struct {
 	Pod      *corev1.Pod
 	Spec     scenarios.Pod
 	IP       string // filled once Running
+	Node     string // the node it runs on, filled once Running
 }
 
 // Identity is what the pod's server answers with: "namespace/pod".

@@ -128,6 +128,7 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 	}
 	rep.Summary = results.Summarize(rep.Results)
 	rep.Enforcement = results.EnforcementOf(rep.Results, x.o.SlowEnforcement)
+	rep.Nodes = results.NodesOf(rep.Results)
 	rep.Duration = x.clock.Now().Sub(start)
 	rep.DurationMs = rep.Duration.Milliseconds()
 	return rep, nil

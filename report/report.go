@@ -163,6 +163,11 @@ func printableReport(rep *results.Report) *results.Report {
 		e.Slowest = printable(e.Slowest)
 		c.Enforcement = &e
 	}
+	c.Nodes = make([]results.NodeSummary, len(rep.Nodes))
+	for i, n := range rep.Nodes {
+		n.Node = printable(n.Node)
+		c.Nodes[i] = n
+	}
 	c.Results = make([]results.Result, len(rep.Results))
 	for i, r := range rep.Results {
 		r.Scenario = printable(r.Scenario)
@@ -176,6 +181,7 @@ func printableReport(rep *results.Report) *results.Report {
 		r.Status = results.Status(printable(string(r.Status)))
 		r.Reason = printable(r.Reason)
 		r.AnsweredBy = printable(r.AnsweredBy)
+		r.SourceNode, r.TargetNode = printable(r.SourceNode), printable(r.TargetNode)
 		r.DecidedBy = printable(r.DecidedBy)
 		r.Repro = printable(r.Repro)
 		c.Results[i] = r

@@ -129,6 +129,9 @@ func writeTable(w io.Writer, rep *results.Report, opts Options, wide bool) error
 	if rep.Enforcement != nil {
 		b.WriteString("Enforcement: " + rep.Enforcement.String() + "\n")
 	}
+	for _, n := range rep.Nodes {
+		b.WriteString("Node " + n.String() + "\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -83,6 +83,11 @@ type Result struct {
 	Attempts   int     `json:"attempts"`
 	LatencyMs  int64   `json:"latencyMs"`
 	AnsweredBy string  `json:"answeredBy,omitempty"`
+	// SourceNode is the node the source pod ran on; TargetNode the target
+	// pod's, or for a Service the answering backend's (empty for outside
+	// targets and where unknown).
+	SourceNode string `json:"sourceNode,omitempty"`
+	TargetNode string `json:"targetNode,omitempty"`
 	// DecidedBy is the policy rule that decided the observation, when it
 	// was computed by the semantics engine (--dry-run), not probed.
 	DecidedBy string `json:"decidedBy,omitempty"`
@@ -157,7 +162,10 @@ type Report struct {
 	// Enforcement is how long the run's policies took to take effect; nil
 	// when no blocked expectation passed.
 	Enforcement *Enforcement `json:"enforcement,omitempty"`
-	Results     []Result     `json:"results"`
+	// Nodes summarizes the denied connections per node (NodesOf); absent
+	// when the run's pods ran on one node.
+	Nodes   []NodeSummary `json:"nodes,omitempty"`
+	Results []Result      `json:"results"`
 }
 
 // Enforcement is how long policies took to take effect, measured on the
