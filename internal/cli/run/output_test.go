@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mattn/go-runewidth"
 	"github.com/netverify/netverify/internal/cli/cliname"
@@ -385,6 +386,24 @@ func TestHelpHasExamples(t *testing.T) {
 		"-f scenarios/", "--dry-run", "-o json | jq", "--keep=on-failure", "--only-failures", "--allow-skipped", "wide"} {
 		if !strings.Contains(got.stderr+got.stdout, want) {
 			t.Errorf("help lacks %q:\n%s", want, got.stderr)
+		}
+	}
+}
+
+// Slow enforcement is said once: by the table's Enforcement line when the
+// table is on a terminal, and also as a warning on stderr otherwise (a CI
+// log, another format).
+func TestSlowEnforcementSaidOnce(t *testing.T) {
+	t.Parallel()
+	for _, terminal := range []bool{false, true} {
+		e, _ := simulatedCluster(func(c *simulate.Cluster) { c.EnforcementDelay = 6 * time.Second })
+		e.IsTerminal = func(any) bool { return terminal }
+		got := execute(t, with(e), "", "--scenario", "default-deny")
+		if got.code != 0 || !strings.Contains(got.stdout, "Enforcement: ") || !strings.Contains(got.stdout, "slow: above 5s") {
+			t.Fatalf("terminal %v: exit %d, stdout lacks the slow Enforcement line:\n%s", terminal, got.code, got.stdout)
+		}
+		if warned := strings.Contains(got.stderr, "warning: slow enforcement"); warned == terminal {
+			t.Errorf("terminal %v: stderr warning %v, want %v:\n%s", terminal, warned, !terminal, got.stderr)
 		}
 	}
 }

@@ -405,7 +405,9 @@ func (o *options) run(parent context.Context) error {
 	if err := o.write(rep); err != nil {
 		return fail(err)
 	}
-	if e := rep.Enforcement; e != nil && e.Slow {
+	// (a table on the terminal already shows it: once is enough there)
+	shown := (o.output == report.FormatTable || o.output == report.FormatWide) && o.isTerminal(o.streams.Out) && o.isTerminal(o.streams.ErrOut)
+	if e := rep.Enforcement; e != nil && e.Slow && !shown {
 		fmt.Fprintf(o.streams.ErrOut, "warning: slow enforcement: %s\n", e)
 	}
 	if perr != nil {
