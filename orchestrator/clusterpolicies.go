@@ -107,18 +107,17 @@ func (x *run) cleanUpClusterPolicies(ctx context.Context) error {
 	}
 	names := slices.Clone(x.createdCNPs)
 	list, err := x.policies.PolicyV1alpha2().ClusterNetworkPolicies().List(ctx, metav1.ListOptions{LabelSelector: RunSelector(x.o.RunID)})
-	switch {
-	case err == nil:
+	if err == nil {
 		for _, c := range list.Items {
 			if !slices.Contains(names, c.Name) {
 				names = append(names, c.Name)
 			}
 		}
-	case len(names) > 0 || !apierrors.IsNotFound(err):
-		// a cluster without the kind answers NotFound: nothing to remove
-		fmt.Fprintf(x.o.Log, "warning: listing the run's ClusterNetworkPolicies: %v\n", err)
+	} else {
+		// one whose create answer was lost may be left: say so
+		err = fmt.Errorf("listing the run's ClusterNetworkPolicies: %w", err)
 	}
-	return DeleteClusterPolicies(ctx, x.policies, names)
+	return errors.Join(err, DeleteClusterPolicies(ctx, x.policies, names))
 }
 
 // DeleteClusterPolicies deletes the named ClusterNetworkPolicies; one

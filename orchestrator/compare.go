@@ -64,7 +64,7 @@ func compare(s *probeState) results.Result {
 		res.Observed, res.Status, res.Reason = results.Error, results.StatusError, fmt.Sprintf("%s: never probed", results.ReasonError)
 	}
 	if e.Note != "" {
-		res.Reason += "; " + e.Note
+		res.Reason = strings.TrimPrefix(res.Reason+"; "+e.Note, "; ")
 	}
 	return res
 }

@@ -104,8 +104,10 @@ type matchRule struct {
 // probes are all.
 func newMatchRule(pending, all []*probeState, unprovenWait time.Duration) *matchRule {
 	m := &matchRule{gated: map[string]bool{}, unproven: map[string]bool{}, enforced: map[string]bool{}, unprovenWait: unprovenWait}
+	// a connection blocked before the run (Expectation.NoControl: the
+	// cluster's own policies) says nothing about the scenario's policies
 	blocked := func(s *probeState) bool {
-		return !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == ""
+		return !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == "" && s.Expectation.NoControl == ""
 	}
 	for _, s := range pending {
 		if blocked(s) {
@@ -150,7 +152,7 @@ func (m *matchRule) settle(s *probeState, elapsed time.Duration) Outcome {
 			return Settled{Response: s.last} // nothing to match: one observation in effect
 		}
 	case !s.Expectation.IsAllowed() && v == results.Blocked && s.blocked.n >= confirmBlocked:
-		if !m.enforced[s.Scenario] {
+		if !m.enforced[s.Scenario] && s.Expectation.NoControl == "" { // (blocked before the run: no sign)
 			m.enforced[s.Scenario] = true
 			m.slowest = max(m.slowest, s.blocked.since)
 		}

@@ -22,7 +22,7 @@ var schemaDescriptions = map[string]string{
 	"Service.namespace":           "A logical namespace; defaults to the only namespace when there is one.",
 	"ServicePort.targetPort":      "A port number or a pod port name; defaults to port.",
 	"Spec.policies":               "networking.k8s.io/v1 NetworkPolicy manifests. metadata.namespace names a logical namespace (default: the only one). namespaceSelector terms on kubernetes.io/metadata.name with a logical namespace name are rewritten to the run-unique name.",
-	"Spec.clusterNetworkPolicies": "policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy manifests (cluster-scoped). Namespace selectors match the logical namespaces. Evaluated offline only (validate, explain, run --dry-run, --expect=policies); a live run refuses them.",
+	"Spec.clusterNetworkPolicies": "policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy manifests (cluster-scoped). Namespace selectors match the logical namespaces. A live run creates them confined to the scenario's namespaces (skipped where the cluster does not serve the kind); validate, explain, run --dry-run and --expect=policies evaluate them.",
 	"Expectation.from":            "The source pod: \"ns/pod\", or \"pod\" when the scenario has one namespace.",
 	"Expectation.to":              "The target: \"ns/pod\" or \"pod\", \"svc:ns/name\" or \"svc:name\", \"dns:NAME\" (a lookup through the pod's resolver), \"ip:ADDR\" or \"host:NAME\".",
 	"Expectation.port":            "A port number or a port name of the target pod or Service; required except for dns: targets.",

@@ -48,9 +48,10 @@ type Spec struct {
 	// ClusterNetworkPolicies are policy.networking.k8s.io/v1alpha2
 	// ClusterNetworkPolicy manifests (cluster-scoped: no metadata.namespace).
 	// Their namespace selectors match the scenario's logical namespaces, by
-	// their labels and kubernetes.io/metadata.name=<logical name>. They are
-	// evaluated offline only (validate, explain, lint, run --dry-run and
-	// --expect=policies); a live run refuses a scenario that has them.
+	// their labels and kubernetes.io/metadata.name=<logical name>. A live
+	// run creates them confined to the scenario's namespaces (see package
+	// orchestrator); validate, explain, lint, run --dry-run and
+	// --expect=policies evaluate them.
 	ClusterNetworkPolicies []cnpv1.ClusterNetworkPolicy `json:"clusterNetworkPolicies,omitempty"`
 	Expect                 []Expectation                `json:"expect"`
 }

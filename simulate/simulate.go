@@ -350,11 +350,29 @@ func (c *Cluster) clusterPolicies(ctx context.Context) ([]cnpv1.ClusterNetworkPo
 	if err != nil {
 		return nil, err
 	}
-	for i := range list.Items {
-		// a run's copy goes by its scenario's name in explanations
-		if n := list.Items[i].Annotations[orchestrator.AnnotationScenarioPolicy]; n != "" {
-			list.Items[i].Name = n
+	// a run's copy goes by its scenario's name in explanations, unless
+	// another policy goes by that name too (two scenarios', or the
+	// cluster's own): then by "scenario.name"
+	uses := map[string]int{}
+	short := func(c *cnpv1.ClusterNetworkPolicy) string {
+		if n := c.Annotations[orchestrator.AnnotationScenarioPolicy]; n != "" {
+			return n
 		}
+		return c.Name
+	}
+	for i := range list.Items {
+		uses[short(&list.Items[i])]++
+	}
+	for i := range list.Items {
+		c := &list.Items[i]
+		n := short(c)
+		if n == c.Name {
+			continue
+		}
+		if uses[n] > 1 {
+			n = c.Labels[orchestrator.LabelScenario] + "." + n
+		}
+		c.Name = n
 	}
 	return list.Items, nil
 }

@@ -347,3 +347,35 @@ spec:
 		t.Errorf("blocked row decided by %q, want the Baseline policy", got)
 	}
 }
+
+// Two scenarios may name their ClusterNetworkPolicies alike: each is told
+// by its scenario's name.
+func TestClusterNetworkPoliciesSameNameTwoScenarios(t *testing.T) {
+	t.Parallel()
+	const one = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: one}
+spec:
+  namespaces: [{name: app}]
+  pods: [{name: a, ports: [{port: 80}]}, {name: b}]
+  clusterNetworkPolicies:
+  - metadata: {name: deny-all}
+    spec:
+      tier: Baseline
+      priority: 1
+      subject: {namespaces: {}}
+      ingress: [{name: deny, action: Deny, from: [{namespaces: {}}]}]
+  expect:
+  - {from: b, to: a, port: 80, allowed: false}
+`
+	scs := load(t, one+"---\n"+strings.Replace(one, "name: one", "name: two", 1))
+	rep, _ := runOn(t, simulate.New(), orchestrator.Options{}, scs)
+	if rep.Summary.Passed != 2 {
+		t.Fatalf("summary %+v\n%s", rep.Summary, rows(rep))
+	}
+	for _, r := range rep.Results {
+		if !strings.Contains(r.DecidedBy, `"`+r.Scenario+`.deny-all"`) {
+			t.Errorf("%s: decided by %q, want its own scenario's deny-all", r.Scenario, r.DecidedBy)
+		}
+	}
+}

@@ -174,7 +174,10 @@ func avoidPriorities(scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPo
 // own ClusterNetworkPolicies decide otherwise than the scenario's policies
 // alone changed to what they decide, with a note naming them: a guardrail
 // of the cluster is reported as such, never as the CNI failing the
-// scenario. It prints one line per scenario so changed.
+// scenario. A connection the cluster's policies alone already block gets
+// no control probe (it cannot answer "without policy"). The scenarios'
+// namespaces are taken as a run creates them (see asCreated). It prints
+// one line per scenario whose expectations changed.
 func decidedByCluster(w io.Writer, scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPolicy, opts ...policy.Option) ([]*scenarios.Scenario, error) {
 	if len(cluster) == 0 {
 		return scs, nil
@@ -182,56 +185,108 @@ func decidedByCluster(w io.Writer, scs []*scenarios.Scenario, cluster []cnpv1.Cl
 	out := make([]*scenarios.Scenario, len(scs))
 	for i, sc := range scs {
 		out[i] = sc
-		with := *sc
-		with.Spec.ClusterNetworkPolicies = append(append([]cnpv1.ClusterNetworkPolicy{}, sc.Spec.ClusterNetworkPolicies...), markClusters(cluster)...)
+		own := asCreated(sc) // the scenario's policies only
+		with := *own         // and the cluster's
+		with.Spec.ClusterNetworkPolicies = append(append([]cnpv1.ClusterNetworkPolicy{}, own.Spec.ClusterNetworkPolicies...), markClusters(cluster, sc)...)
+		only := *own // the cluster's only: what holds before the run applies anything
+		only.Spec.Policies, only.Spec.ClusterNetworkPolicies = nil, markClusters(cluster, sc)
 		var exps []scenarios.Expectation
-		changed := 0
+		changed, touched := 0, false
 		for _, e := range sc.Spec.Expect {
 			t, err := scenarios.ParseTarget(e.To)
 			if err != nil || t.Kind == scenarios.TargetDNS || t.Kind == scenarios.TargetHost {
 				exps = append(exps, e) // not decided offline
 				continue
 			}
-			alone, err := policy.Explain(sc, e.From, e.To, e.Port, string(e.Protocol), opts...)
+			verdict := func(s *scenarios.Scenario) (policy.Explanation, error) {
+				x, err := policy.Explain(s, e.From, e.To, e.Port, string(e.Protocol), opts...)
+				if err != nil {
+					return x, fmt.Errorf("%s: scenario %q: %s → %s: %w", sc.Source, sc.Metadata.Name, e.From, e.To, err)
+				}
+				return x, nil
+			}
+			alone, err := verdict(own)
 			if err != nil {
-				return nil, fmt.Errorf("%s: scenario %q: %w", sc.Source, sc.Metadata.Name, err)
+				return nil, err
 			}
-			all, err := policy.Explain(&with, e.From, e.To, e.Port, string(e.Protocol), opts...)
+			all, err := verdict(&with)
 			if err != nil {
-				return nil, fmt.Errorf("%s: scenario %q with the cluster's ClusterNetworkPolicies: %w", sc.Source, sc.Metadata.Name, err)
+				return nil, err
 			}
-			if all.Verdict == alone.Verdict {
-				exps = append(exps, e)
-				continue
+			before, err := verdict(&only)
+			if err != nil {
+				return nil, err
 			}
-			changed++
-			allowed := all.Verdict == policy.Allowed
-			e.Allowed = &allowed
-			e.ImplementationDefined = ""
-			if all.Verdict == policy.ImplementationDefined {
-				e.ImplementationDefined = lastLine(all.Text)
+			if before.Verdict != policy.Allowed {
+				e.NoControl = "the cluster's own ClusterNetworkPolicies are in effect before the run"
+				touched = true
 			}
-			e.Note = "the cluster's own ClusterNetworkPolicies decide this connection, not the scenario's policies: " + lastLine(all.Text)
-			e.NoControl = "the cluster's own ClusterNetworkPolicies are in effect before the run"
+			if all.Verdict != alone.Verdict {
+				changed++
+				allowed := all.Verdict == policy.Allowed
+				e.Allowed = &allowed
+				e.ImplementationDefined = ""
+				if all.Verdict == policy.ImplementationDefined {
+					e.ImplementationDefined = lastLine(all.Text)
+				}
+				e.Note = "the cluster's own ClusterNetworkPolicies decide this connection, not the scenario's policies: " + lastLine(all.Text)
+				touched = true
+			}
 			exps = append(exps, e)
 		}
-		if changed == 0 {
+		if !touched {
 			continue
 		}
-		fmt.Fprintf(w, "note: scenario %q: the cluster's own ClusterNetworkPolicies decide %d of its %d connections; they are checked as the cluster decides them\n", sc.Metadata.Name, changed, len(sc.Spec.Expect))
-		with.Spec.ClusterNetworkPolicies = sc.Spec.ClusterNetworkPolicies
-		with.Spec.Expect = exps
-		out[i] = &with
+		if changed > 0 {
+			fmt.Fprintf(w, "note: scenario %q: the cluster's own ClusterNetworkPolicies decide %d of its %d connections; they are checked as the cluster decides them\n", sc.Metadata.Name, changed, len(sc.Spec.Expect))
+		}
+		cp := *sc
+		cp.Spec.Expect = exps
+		out[i] = &cp
 	}
 	return out, nil
 }
 
-// markClusters returns copies of the cluster's ClusterNetworkPolicies named
-// so that an explanation tells them from a scenario's.
-func markClusters(cluster []cnpv1.ClusterNetworkPolicy) []cnpv1.ClusterNetworkPolicy {
-	out := make([]cnpv1.ClusterNetworkPolicy, len(cluster))
-	for i := range cluster {
-		cluster[i].DeepCopyInto(&out[i])
+// asCreated returns a copy of sc whose namespaces carry the labels a run
+// gives them (orchestrator.MakePlan), so that the cluster's own policies
+// select them as they will select the real ones.
+func asCreated(sc *scenarios.Scenario) *scenarios.Scenario {
+	cp := *sc
+	cp.Spec.Namespaces = make([]scenarios.Namespace, len(sc.Spec.Namespaces))
+	for i, ns := range sc.Spec.Namespaces {
+		l := map[string]string{}
+		for k, v := range ns.Labels {
+			l[k] = v
+		}
+		l[orchestrator.LabelManagedBy] = orchestrator.ManagedBy
+		l[orchestrator.LabelRunID] = "run"
+		l[orchestrator.LabelScenario] = sc.Metadata.Name
+		l[orchestrator.LabelLogicalNamespace] = ns.Name
+		l["pod-security.kubernetes.io/enforce"] = "restricted"
+		ns.Labels = l
+		cp.Spec.Namespaces[i] = ns
+	}
+	return &cp
+}
+
+// neverAName is a kubernetes.io/metadata.name value no namespace has (a
+// valid label value, but not a DNS label: namespace names are lower case).
+const neverAName = "Not_A_Namespace"
+
+// markClusters returns copies of the cluster's ClusterNetworkPolicies, for
+// the engine's view of scenario sc: named so that an explanation tells them
+// from a scenario's, and with every kubernetes.io/metadata.name value that
+// is one of sc's logical namespace names replaced by one no namespace has —
+// the cluster's policies meet the run's real namespaces, whose names
+// (<prefix>-<run id>-<n>-<logical name>) they cannot know.
+func markClusters(cluster []cnpv1.ClusterNetworkPolicy, sc *scenarios.Scenario) []cnpv1.ClusterNetworkPolicy {
+	logical := map[string]string{}
+	for _, ns := range sc.Spec.Namespaces {
+		logical[ns.Name] = neverAName
+	}
+	s := &scenarios.Scenario{Spec: scenarios.Spec{ClusterNetworkPolicies: cluster}}
+	out := scenarios.RewriteClusterPolicies(s, logical)
+	for i := range out {
 		out[i].Name = "cluster:" + out[i].Name
 	}
 	return out

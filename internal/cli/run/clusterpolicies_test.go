@@ -1,10 +1,12 @@
 package run
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netverify/netverify/orchestrator"
 	"github.com/netverify/netverify/results"
@@ -116,5 +118,110 @@ func TestClusterPoliciesWithoutPermission(t *testing.T) {
 				t.Errorf("namespace %s created for a scenario that cannot run", ns.Name)
 			}
 		}
+	}
+}
+
+// runWithClusterPolicy runs yaml on a simulated cluster that holds the
+// cluster's own ClusterNetworkPolicy guard (policies in effect after delay).
+func runWithClusterPolicy(t *testing.T, guard *cnpv1.ClusterNetworkPolicy, delay time.Duration, yaml string) (results.Report, outcome) {
+	t.Helper()
+	e, _ := simulatedCluster(func(c *simulate.Cluster) {
+		c.EnforcementDelay = delay
+		if _, err := c.Policies.PolicyV1alpha2().ClusterNetworkPolicies().Create(context.Background(), guard, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	got := execute(t, with(e), yaml, "-f", "-", "-o", "json")
+	var rep results.Report
+	if err := json.Unmarshal([]byte(got.stdout), &rep); err != nil {
+		t.Fatalf("exit %d (%v): %v\n%s\n%s", got.code, got.err, err, got.stdout, got.stderr)
+	}
+	return rep, got
+}
+
+func denyIngress(name string, subject *metav1.LabelSelector, from cnpv1.ClusterNetworkPolicyIngressPeer) *cnpv1.ClusterNetworkPolicy {
+	return &cnpv1.ClusterNetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: cnpv1.ClusterNetworkPolicySpec{Tier: cnpv1.AdminTier, Priority: 10,
+			Subject: cnpv1.ClusterNetworkPolicySubject{Namespaces: subject},
+			Ingress: []cnpv1.ClusterNetworkPolicyIngressRule{{Name: "deny", Action: cnpv1.ClusterNetworkPolicyRuleActionDeny,
+				From: []cnpv1.ClusterNetworkPolicyIngressPeer{from}}}},
+	}
+}
+
+const webOnlyFromOther = `apiVersion: netverify.io/v1alpha1
+kind: Scenario
+metadata: {name: web}
+spec:
+  namespaces: [{name: app}]
+  pods:
+  - {name: web, labels: {app: web}, ports: [{port: 80}]}
+  - {name: client, labels: {app: client}}
+  - {name: other, labels: {app: other}}
+  policies:
+  - metadata: {name: web-from-other}
+    spec:
+      podSelector: {matchLabels: {app: web}}
+      policyTypes: [Ingress]
+      ingress: [{from: [{podSelector: {matchLabels: {app: other}}}]}]
+  expect:
+  - {from: other, to: web, port: 80, allowed: false}
+  - {from: client, to: web, port: 80, allowed: true}
+`
+
+// A connection the cluster's own policy blocks from the start is no sign
+// that the scenario's policies are in effect: a wrong allowed expectation
+// under a slow CNI still fails.
+func TestClusterBlockedIsNotEnforcementOfTheScenario(t *testing.T) {
+	t.Parallel()
+	guard := denyIngress("deny-other", &metav1.LabelSelector{}, cnpv1.ClusterNetworkPolicyIngressPeer{
+		Pods: &cnpv1.NamespacedPod{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}}}})
+	// random → web is the scenario's own proof of enforcement; other → web,
+	// blocked by the cluster from the start, must not stand in for it
+	yaml := strings.Replace(webOnlyFromOther, "  - {name: other, labels: {app: other}}\n", "  - {name: other, labels: {app: other}}\n  - {name: random, labels: {app: random}}\n", 1)
+	yaml = strings.Replace(yaml, "  - {from: client, to: web", "  - {from: random, to: web, port: 80, allowed: false}\n  - {from: client, to: web", 1)
+	rep, got := runWithClusterPolicy(t, guard, 20*time.Second, yaml)
+	if got.code != 1 {
+		t.Fatalf("exit %d, want 1: client → web is blocked by the scenario's policy once in effect\n%s", got.code, got.stdout)
+	}
+	for _, r := range rep.Results {
+		if r.From == "app/client" && r.Status != results.Fail {
+			t.Errorf("client → web: %s (%s), want a failure", r.Status, r.Reason)
+		}
+	}
+}
+
+// Where the cluster's policy and the scenario's agree on blocked, there is
+// no control probe to fail: the result is a pass, not inconclusive.
+func TestClusterAndScenarioBothBlock(t *testing.T) {
+	t.Parallel()
+	guard := denyIngress("deny-all", &metav1.LabelSelector{}, cnpv1.ClusterNetworkPolicyIngressPeer{Namespaces: &metav1.LabelSelector{}})
+	yaml := strings.Replace(strings.Replace(webOnlyFromOther, "{from: other, to: web, port: 80, allowed: false}", "{from: client, to: web, port: 80, allowed: false}", 1),
+		"  - {from: client, to: web, port: 80, allowed: true}\n", "", 1)
+	rep, got := runWithClusterPolicy(t, guard, 0, yaml)
+	if got.code != 0 || len(rep.Results) != 1 || rep.Results[0].Status != results.Pass {
+		t.Fatalf("exit %d, results %+v; want one pass", got.code, rep.Results)
+	}
+}
+
+// The cluster's policies meet the run's real namespaces: one selecting a
+// namespace by the name a scenario calls its own logical namespace does not
+// select the run's, while one selecting what every run namespace carries
+// (the PodSecurity label) does.
+func TestClusterPoliciesSeeRealNamespaces(t *testing.T) {
+	t.Parallel()
+	yaml := strings.Replace(webOnlyFromOther, "  - {from: other, to: web, port: 80, allowed: false}\n", "", 1)
+	yaml = strings.Replace(yaml, "[{podSelector: {matchLabels: {app: other}}}]", "[{podSelector: {}}]", 1)
+	byName := denyIngress("deny-app", &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "app"}},
+		cnpv1.ClusterNetworkPolicyIngressPeer{Namespaces: &metav1.LabelSelector{}})
+	rep, got := runWithClusterPolicy(t, byName, 0, yaml)
+	if got.code != 0 || rep.Results[0].Status != results.Pass || strings.Contains(rep.Results[0].Reason, "cluster's own") {
+		t.Errorf("a cluster policy on namespace \"app\": exit %d, %+v; want a plain pass", got.code, rep.Results)
+	}
+	byLabel := denyIngress("deny-restricted", &metav1.LabelSelector{MatchLabels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}},
+		cnpv1.ClusterNetworkPolicyIngressPeer{Namespaces: &metav1.LabelSelector{}})
+	rep, got = runWithClusterPolicy(t, byLabel, 0, yaml)
+	if got.code != 0 || rep.Results[0].Expected != results.Blocked || !strings.Contains(rep.Results[0].Reason, "deny-restricted") {
+		t.Errorf("a cluster policy on restricted namespaces: exit %d, %+v; want client → web checked as blocked by it", got.code, rep.Results)
 	}
 }

@@ -67,6 +67,7 @@ func podOutside(ctx context.Context, cs kubernetes.Interface, ranges []netip.Pre
 	if err != nil {
 		return readError("pods", err)
 	}
+	seen := 0
 	for _, p := range pods.Items {
 		if p.Spec.HostNetwork {
 			continue
@@ -83,7 +84,11 @@ func podOutside(ctx context.Context, cs kubernetes.Interface, ranges []netip.Pre
 			if !in {
 				return fmt.Sprintf("pod %s/%s has IP %s, outside the nodes' podCIDRs %v (the CNI allocates from its own pools)", p.Namespace, p.Name, ip.IP, ranges)
 			}
+			seen++
 		}
+	}
+	if seen == 0 {
+		return "no pod IP to check the nodes' podCIDRs against"
 	}
 	return ""
 }
