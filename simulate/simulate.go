@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -113,6 +114,14 @@ func New() *Cluster {
 			}},
 		},
 	)}
+	// a dry-run create is checked, never stored (as an API server does)
+	c.Policies.PrependReactor("create", "clusternetworkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ca, ok := a.(k8stesting.CreateActionImpl)
+		if ok && slices.Contains(ca.GetCreateOptions().DryRun, metav1.DryRunAll) {
+			return true, ca.GetObject(), nil
+		}
+		return false, nil, nil
+	})
 	// the cluster serves ClusterNetworkPolicies (clear Client.Resources for one that does not)
 	c.Client.Resources = []*metav1.APIResourceList{{GroupVersion: cnpv1.GroupVersion.String(), APIResources: []metav1.APIResource{
 		{Name: "clusternetworkpolicies", Kind: "ClusterNetworkPolicy", Verbs: metav1.Verbs{"create", "delete", "get", "list", "watch"}},

@@ -6,6 +6,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
+	cnpclient "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned"
 )
 
 // noClusterPolicies is why scenarios with ClusterNetworkPolicies are
@@ -91,8 +93,17 @@ func (o *options) prepareClusterPolicies(ctx context.Context, t *target) error {
 		}
 		own = append(own, c)
 	}
-	if o.scs, err = avoidPriorities(o.scs, own); err != nil {
+	var notes []string
+	if o.scs, notes, err = avoidPriorities(o.scs, own); err != nil {
 		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(o.streams.ErrOut, "note: %s\n", n)
+	}
+	if t.noClusterPolicies == "" {
+		if err := serverAccepts(ctx, t.clients.Policies, o.scs); err != nil {
+			return err
+		}
 	}
 	var opts []policy.Option
 	if t.ranges != nil {
@@ -100,6 +111,29 @@ func (o *options) prepareClusterPolicies(ctx context.Context, t *target) error {
 	}
 	o.scs, err = decidedByCluster(o.streams.ErrOut, o.scs, own, opts...)
 	return err
+}
+
+// serverAccepts asks the API server, in a dry run, whether it takes every
+// scenario's ClusterNetworkPolicies (its CRD's schema and rules may refuse
+// what netverify's own checks accept, e.g. a field of the experimental
+// channel that the standard CRD drops), so that a refused one is bad input
+// — exit 2 — before anything is created.
+func serverAccepts(ctx context.Context, c cnpclient.Interface, scs []*scenarios.Scenario) error {
+	var errs []error
+	for _, sc := range scs {
+		for i := range sc.Spec.ClusterNetworkPolicies {
+			cnp := sc.Spec.ClusterNetworkPolicies[i].DeepCopy()
+			cnp.ObjectMeta = metav1.ObjectMeta{GenerateName: "netverify-check-", Labels: map[string]string{orchestrator.LabelManagedBy: orchestrator.ManagedBy}}
+			_, err := c.PolicyV1alpha2().ClusterNetworkPolicies().Create(ctx, cnp, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: scenario %q: spec.clusterNetworkPolicies[%d] (%q): the API server refuses it: %w", sc.Source, sc.Metadata.Name, i, sc.Spec.ClusterNetworkPolicies[i].Name, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w; nothing was created", errors.Join(errs...))
+	}
+	return nil
 }
 
 func declaresClusterPolicies(scs []*scenarios.Scenario) bool {
@@ -116,8 +150,10 @@ func declaresClusterPolicies(scs []*scenarios.Scenario) bool {
 // cluster's own has: two policies of one priority that select the same
 // pods are ordered as the implementation likes. A scenario's order is kept
 // (equal priorities stay equal) and a free priority is never lower than the
-// one written. Scenarios that change are copies.
-func avoidPriorities(scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPolicy) ([]*scenarios.Scenario, error) {
+// one written. Scenarios that change are copies. A move past a priority
+// the cluster uses changes which of the two comes first: a note says so.
+func avoidPriorities(scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPolicy) ([]*scenarios.Scenario, []string, error) {
+	var notes []string
 	used := map[cnpv1.Tier]map[int32]bool{}
 	for _, c := range cluster {
 		if used[c.Spec.Tier] == nil {
@@ -160,14 +196,20 @@ func avoidPriorities(scs []*scenarios.Scenario, cluster []cnpv1.ClusterNetworkPo
 					p++
 				}
 				if p > 1000 {
-					return nil, fmt.Errorf("%s: scenario %q: ClusterNetworkPolicy %q: no %s priority from %d to 1000 is free of the cluster's own ClusterNetworkPolicies", sc.Source, sc.Metadata.Name, c.Name, tier, lastWritten)
+					return nil, nil, fmt.Errorf("%s: scenario %q: ClusterNetworkPolicy %q: no %s priority from %d to 1000 is free of the cluster's own ClusterNetworkPolicies", sc.Source, sc.Metadata.Name, c.Name, tier, lastWritten)
+				}
+				for u := lastWritten + 1; u < p; u++ {
+					if used[tier][u] {
+						notes = append(notes, fmt.Sprintf("scenario %q: ClusterNetworkPolicy %q moves from %s priority %d to %d, past the cluster's own at %d, which now comes first", sc.Metadata.Name, c.Name, tier, lastWritten, p, u))
+						break
+					}
 				}
 				c.Spec.Priority, last = p, p
 			}
 		}
 		out[i] = &cp
 	}
-	return out, nil
+	return out, notes, nil
 }
 
 // decidedByCluster returns scs with every expectation that the cluster's

@@ -14,8 +14,11 @@ import (
 	"github.com/netverify/netverify/simulate"
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	k8stesting "k8s.io/client-go/testing"
 	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
@@ -59,7 +62,7 @@ func TestAvoidPriorities(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := &scenarios.Scenario{Spec: scenarios.Spec{ClusterNetworkPolicies: tc.own}}
 			before := priorities(sc)
-			out, err := avoidPriorities([]*scenarios.Scenario{sc}, tc.cluster)
+			out, _, err := avoidPriorities([]*scenarios.Scenario{sc}, tc.cluster)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,12 +74,17 @@ func TestAvoidPriorities(t *testing.T) {
 			}
 		})
 	}
+	sc0 := &scenarios.Scenario{Metadata: scenarios.Metadata{Name: "crossing"}, Spec: scenarios.Spec{ClusterNetworkPolicies: []cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 10)}}}
+	_, notes, err := avoidPriorities([]*scenarios.Scenario{sc0}, []cnpv1.ClusterNetworkPolicy{cnpAt("g", admin, 10), cnpAt("h", admin, 11)})
+	if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "from Admin priority 10 to 12, past the cluster's own at 11") {
+		t.Errorf("notes %q (%v), want one saying the move passes priority 11", notes, err)
+	}
 	var full []cnpv1.ClusterNetworkPolicy
 	for p := int32(990); p <= 1000; p++ {
 		full = append(full, cnpAt("g", admin, p))
 	}
 	sc := &scenarios.Scenario{Metadata: scenarios.Metadata{Name: "late"}, Spec: scenarios.Spec{ClusterNetworkPolicies: []cnpv1.ClusterNetworkPolicy{cnpAt("a", admin, 995)}}}
-	if _, err := avoidPriorities([]*scenarios.Scenario{sc}, full); err == nil || !strings.Contains(err.Error(), "no Admin priority from 995 to 1000 is free") {
+	if _, _, err := avoidPriorities([]*scenarios.Scenario{sc}, full); err == nil || !strings.Contains(err.Error(), "no Admin priority from 995 to 1000 is free") {
 		t.Errorf("error %v, want no free priority", err)
 	}
 }
@@ -223,5 +231,28 @@ func TestClusterPoliciesSeeRealNamespaces(t *testing.T) {
 	rep, got = runWithClusterPolicy(t, byLabel, 0, yaml)
 	if got.code != 0 || rep.Results[0].Expected != results.Blocked || !strings.Contains(rep.Results[0].Reason, "deny-restricted") {
 		t.Errorf("a cluster policy on restricted namespaces: exit %d, %+v; want client → web checked as blocked by it", got.code, rep.Results)
+	}
+}
+
+// A ClusterNetworkPolicy the API server refuses (its CRD's schema or rules)
+// is bad input: exit 2 naming the scenario and policy, nothing created.
+func TestClusterPolicyRefusedByServerCreatesNothing(t *testing.T) {
+	t.Parallel()
+	var sim *simulate.Cluster
+	e, _ := simulatedCluster(func(c *simulate.Cluster) { sim = c })
+	sim.Policies.PrependReactor("create", "clusternetworkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInvalid(schema.GroupKind{Group: "policy.networking.k8s.io", Kind: "ClusterNetworkPolicy"}, "x",
+			field.ErrorList{field.Invalid(field.NewPath("spec", "egress").Index(0).Child("to").Index(0), "{}", "should have at least 1 properties")})
+	})
+	got := execute(t, with(e), "", "-f", "../../../scenarios/testdata/valid/cluster-network-policies.yaml")
+	msg := errText(got.err)
+	if got.code != 2 || !strings.Contains(msg, `scenario "cluster-network-policies": spec.clusterNetworkPolicies[0] ("deny-other-to-web"): the API server refuses it`) ||
+		!strings.Contains(msg, "nothing was created") {
+		t.Fatalf("exit %d (%v), want 2 naming the refused policy", got.code, got.err)
+	}
+	for _, a := range sim.Client.Actions() {
+		if a.GetVerb() == "create" && a.GetResource().Resource != "selfsubjectaccessreviews" {
+			t.Errorf("%s %s after bad input", a.GetVerb(), a.GetResource().Resource)
+		}
 	}
 }

@@ -530,7 +530,9 @@ func TestLiveClusterPolicies(t *testing.T) {
 		c.Policies.PrependReactor("create", "clusternetworkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			created = append(created, *a.(k8stesting.CreateAction).GetObject().(*cnpv1.ClusterNetworkPolicy).DeepCopy())
+			if ca, ok := a.(k8stesting.CreateActionImpl); !ok || !slices.Contains(ca.GetCreateOptions().DryRun, metav1.DryRunAll) {
+				created = append(created, *a.(k8stesting.CreateAction).GetObject().(*cnpv1.ClusterNetworkPolicy).DeepCopy())
+			}
 			return false, nil, nil
 		})
 		e := c // (the tweak's cluster, to check what is left)
@@ -630,7 +632,9 @@ func TestClusterOwnClusterPolicies(t *testing.T) {
 		c.Policies.PrependReactor("create", "clusternetworkpolicies", func(a k8stesting.Action) (bool, runtime.Object, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			created = append(created, *a.(k8stesting.CreateAction).GetObject().(*cnpv1.ClusterNetworkPolicy).DeepCopy())
+			if ca, ok := a.(k8stesting.CreateActionImpl); !ok || !slices.Contains(ca.GetCreateOptions().DryRun, metav1.DryRunAll) {
+				created = append(created, *a.(k8stesting.CreateAction).GetObject().(*cnpv1.ClusterNetworkPolicy).DeepCopy())
+			}
 			return false, nil, nil
 		})
 	})
