@@ -93,6 +93,10 @@ type Result struct {
 	DecidedBy string `json:"decidedBy,omitempty"`
 	// Repro is a kubectl exec command line that repeats the probe.
 	Repro string `json:"repro,omitempty"`
+	// Live names the existing namespaces (not created by the run) the
+	// connection was checked in place in: its source's, its target's, or
+	// both. Empty for a synthetic check.
+	Live []string `json:"live,omitempty"`
 }
 
 // PortString renders the port and protocol as "5432/TCP": just the port
