@@ -49,7 +49,7 @@ func setDefaults(s *Scenario) {
 		if e.From != "" && !strings.Contains(e.From, "/") {
 			e.From = only + "/" + e.From
 		}
-		if t, err := ParseTarget(e.To); err == nil && (t.Kind == TargetPod || t.Kind == TargetService) && t.Namespace == "" {
+		if t, err := ParseTarget(e.To); err == nil && (t.Kind == TargetPod || t.Kind == TargetService || t.Kind == TargetWorkload) && t.Namespace == "" {
 			t.Namespace = only
 			e.To = t.String()
 		}

@@ -74,10 +74,11 @@ func TestLoadDirectory(t *testing.T) {
 		names = append(names, s.Metadata.Name)
 		sources = append(sources, s.Source)
 	}
-	wantNames := []string{"cluster-network-policies", "implementation-defined", "minimal", "multi-one", "multi-two", "policies", "targets"}
+	wantNames := []string{"cluster-network-policies", "implementation-defined", "production-in-place", "minimal", "multi-one", "multi-two", "policies", "targets"}
 	wantSources := []string{
 		filepath.Join("testdata", "valid", "cluster-network-policies.yaml"),
 		filepath.Join("testdata", "valid", "implementation-defined.yaml"),
+		filepath.Join("testdata", "valid", "in-place.yaml"),
 		filepath.Join("testdata", "valid", "minimal.yaml"),
 		filepath.Join("testdata", "valid", "multi-doc.yml"),
 		filepath.Join("testdata", "valid", "multi-doc.yml"),

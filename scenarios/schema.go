@@ -17,14 +17,16 @@ const SchemaID = "https://github.com/netverify/netverify/docs/scenario.schema.js
 var schemaDescriptions = map[string]string{
 	"Scenario":                    "A netverify scenario: namespaces, probe pods, Services and NetworkPolicies created in fresh run-unique namespaces, and the connections expected to be allowed or blocked.",
 	"Metadata.name":               "A DNS-1123 label of at most 40 characters, unique among the scenarios of a run.",
-	"Namespace.name":              "A logical namespace name; each run creates a namespace with a run-unique name for it.",
+	"Namespace.name":              "A logical namespace name; each run creates a namespace with a run-unique name for it. With existing: the name of a namespace of the cluster.",
+	"Namespace.existing":          "A live namespace, checked in place: netverify creates only its probe pods there (sources, never adopted, never Ready) and applies no policy; the namespace's own policies are what is tested.",
+	"Pod.impersonate":             "In an existing namespace: a workload there (deployment/NAME, statefulset/NAME, daemonset/NAME, replicaset/NAME) whose pod template labels the probe pod carries.",
 	"Pod.namespace":               "A logical namespace; defaults to the only namespace when there is one.",
 	"Service.namespace":           "A logical namespace; defaults to the only namespace when there is one.",
 	"ServicePort.targetPort":      "A port number or a pod port name; defaults to port.",
 	"Spec.policies":               "networking.k8s.io/v1 NetworkPolicy manifests. metadata.namespace names a logical namespace (default: the only one). namespaceSelector terms on kubernetes.io/metadata.name with a logical namespace name are rewritten to the run-unique name.",
 	"Spec.clusterNetworkPolicies": "policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy manifests (cluster-scoped). Namespace selectors match the logical namespaces. A live run creates them confined to the scenario's namespaces (skipped where the cluster does not serve the kind); validate, explain, run --dry-run and --expect=policies evaluate them.",
 	"Expectation.from":            "The source pod: \"ns/pod\", or \"pod\" when the scenario has one namespace.",
-	"Expectation.to":              "The target: \"ns/pod\" or \"pod\", \"svc:ns/name\" or \"svc:name\", \"dns:NAME\" (a lookup through the pod's resolver), \"ip:ADDR\" or \"host:NAME\".",
+	"Expectation.to":              "The target: \"ns/pod\" or \"pod\", \"svc:ns/name\" or \"svc:name\", \"dns:NAME\" (a lookup through the pod's resolver), \"ip:ADDR\" or \"host:NAME\"; in an existing namespace \"svc:ns/name\" names a live Service and \"workload:ns/KIND/NAME\" a live workload (one of its running pods, by pod IP).",
 	"Expectation.port":            "A port number or a port name of the target pod or Service; required except for dns: targets.",
 	"Expectation.allowed":         "true if the connection must succeed, false if it must be blocked. Required, unless implementationDefined is given.",
 	"Expectation.implementationDefined": "In place of allowed: why the API leaves this connection to the implementation (e.g. an ipBlock that covers pod IPs). " +

@@ -11,10 +11,11 @@ import (
 
 // Target prefixes of Expectation.To; a target without one is a pod.
 const (
-	servicePrefix = "svc:"
-	dnsPrefix     = "dns:"
-	ipPrefix      = "ip:"
-	hostPrefix    = "host:"
+	servicePrefix  = "svc:"
+	dnsPrefix      = "dns:"
+	ipPrefix       = "ip:"
+	hostPrefix     = "host:"
+	workloadPrefix = "workload:"
 )
 
 // ParseTarget parses an expectation's To (see Expectation for the grammar).
@@ -53,13 +54,26 @@ func ParseTarget(to string) (Target, error) {
 			k = TargetHost
 		}
 		return Target{Kind: k, Name: rest}, nil
+	case workloadPrefix:
+		ns, ref := "", rest
+		if strings.Count(rest, "/") == 2 {
+			ns, ref, _ = strings.Cut(rest, "/")
+			if ns == "" {
+				return Target{}, fmt.Errorf("invalid workload %q: want workload:NAMESPACE/KIND/NAME", to)
+			}
+		}
+		w, err := ParseWorkloadRef(ref)
+		if err != nil {
+			return Target{}, fmt.Errorf("invalid workload: %w", err)
+		}
+		return Target{Kind: TargetWorkload, Namespace: ns, Name: w.String()}, nil
 	case ipPrefix:
 		if net.ParseIP(rest) == nil {
 			return Target{}, fmt.Errorf("invalid IP address %q", rest)
 		}
 		return Target{Kind: TargetIP, Name: rest}, nil
 	}
-	return Target{}, fmt.Errorf("unknown target %q: want ns/pod, svc:ns/name, dns:NAME, ip:ADDR or host:NAME", to)
+	return Target{}, fmt.Errorf("unknown target %q: want ns/pod, svc:ns/name, workload:ns/KIND/NAME, dns:NAME, ip:ADDR or host:NAME", to)
 }
 
 // String formats t the way Expectation.To writes it.
@@ -77,6 +91,8 @@ func (t Target) String() string {
 		return ipPrefix + t.Name
 	case TargetHost:
 		return hostPrefix + t.Name
+	case TargetWorkload:
+		return workloadPrefix + ref
 	}
 	return ref
 }
@@ -236,6 +252,9 @@ func (s *Scenario) resolvePort(t Target, port string, protocol Protocol) (int32,
 			return 0, fmt.Errorf("%s does not serve %d/%s", what, number, protocol)
 		}
 		return 0, fmt.Errorf("%s has no port named %q", what, port)
+	}
+	if s.Live(t) {
+		return int32(number), nil // a live target's ports are known at run time (0: a name)
 	}
 	switch t.Kind {
 	case TargetPod:

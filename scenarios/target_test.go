@@ -19,12 +19,17 @@ func TestParseTarget(t *testing.T) {
 		{to: "ip:169.254.169.254", want: Target{Kind: TargetIP, Name: "169.254.169.254"}},
 		{to: "ip:fd00::1", want: Target{Kind: TargetIP, Name: "fd00::1"}},
 		{to: "host:Example.COM", want: Target{Kind: TargetHost, Name: "Example.COM"}},
+		{to: "workload:prod/deployment/db", want: Target{Kind: TargetWorkload, Namespace: "prod", Name: "deployment/db"}},
+		{to: "workload:statefulset/db", want: Target{Kind: TargetWorkload, Name: "statefulset/db"}},
+		{to: "workload:prod/job/db", wantErr: `invalid workload: "job/db": kind "job" is not deployment, statefulset, daemonset or replicaset`},
+		{to: "workload:/deployment/db", wantErr: `invalid workload "workload:/deployment/db": want workload:NAMESPACE/KIND/NAME`},
+		{to: "workload:db", wantErr: `invalid workload: "db": want KIND/NAME, e.g. deployment/frontend`},
 		{to: "", wantErr: `invalid reference "": want "namespace/name" or "name"`},
 		{to: "a/b/c", wantErr: `invalid reference "a/b/c": want "namespace/name" or "name"`},
 		{to: "svc:a/", wantErr: `invalid reference "a/": want "namespace/name" or "name"`},
 		{to: "10.0.0.1", wantErr: `"10.0.0.1" is not a pod reference; write "ip:10.0.0.1" for an address outside the scenario`},
 		{to: "ip:nope", wantErr: `invalid IP address "nope"`},
-		{to: "tcp:x", wantErr: `unknown target "tcp:x": want ns/pod, svc:ns/name, dns:NAME, ip:ADDR or host:NAME`},
+		{to: "tcp:x", wantErr: `unknown target "tcp:x": want ns/pod, svc:ns/name, workload:ns/KIND/NAME, dns:NAME, ip:ADDR or host:NAME`},
 		{to: "host:a_b", wantErr: `invalid host name "a_b": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
 	}
 	for _, tt := range tests {

@@ -57,10 +57,16 @@ type Spec struct {
 }
 
 // Namespace is a logical namespace; each run creates a fresh namespace with
-// a run-unique name for it and carries these labels.
+// a run-unique name for it and carries these labels — unless Existing is
+// set: then Name is a namespace of the cluster, checked in place (see
+// Scenario.InPlace).
 type Namespace struct {
 	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
+	// Existing names a live namespace: nothing is created in it but the
+	// run's probe pods (sources only), no policy is applied there, and its
+	// own NetworkPolicies are what is tested.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // Pod is a probe pod: it serves Ports (answering with its identity) and is
@@ -70,6 +76,12 @@ type Pod struct {
 	Namespace string            `json:"namespace,omitempty"` // defaults to the only namespace
 	Labels    map[string]string `json:"labels,omitempty"`
 	Ports     []Port            `json:"ports,omitempty"`
+	// Impersonate, for a pod in an existing namespace, names a workload
+	// there ("deployment/frontend", "statefulset/db", "daemonset/agent",
+	// "replicaset/legacy"): the probe pod carries its pod template's labels,
+	// so the live policies treat it as one of the workload's pods. Without
+	// it (and without labels) the pod carries no labels of its own.
+	Impersonate string `json:"impersonate,omitempty"`
 }
 
 // Protocol is TCP, UDP or SCTP.
@@ -114,6 +126,12 @@ type ServicePort struct {
 //	dns:name              a DNS lookup of name through the pod's resolver (allowed = it resolved)
 //	ip:ADDR               an address outside the scenario (e.g. 169.254.169.254)
 //	host:NAME             a host name outside the scenario, resolved in the pod
+//	workload:ns/KIND/NAME a workload of an existing namespace (one of its
+//	                      running pods, by pod IP): deployment/NAME, …
+//
+// In an existing namespace (Namespace.Existing), svc:ns/name names a live
+// Service (it is not declared), by its ClusterIP; its backends are not
+// probe pods, so who answered is not checked.
 //
 // The loader rewrites the short forms "pod" and "svc:name" to "ns/pod" and
 // "svc:ns/name", so From and To of a loaded scenario always carry the
@@ -184,6 +202,9 @@ const (
 	TargetDNS     TargetKind = "dns"
 	TargetIP      TargetKind = "ip"
 	TargetHost    TargetKind = "host"
+	// TargetWorkload: a workload of an existing namespace; Name is
+	// "KIND/NAME".
+	TargetWorkload TargetKind = "workload"
 )
 
 // Target is a parsed expectation target.

@@ -136,6 +136,9 @@ func (v *validator) namespaces() {
 			seen[ns.Name] = true
 		}
 		v.labels(p.Child("labels"), ns.Labels)
+		if ns.Existing && len(ns.Labels) > 0 {
+			v.add(p.Child("labels"), "not allowed for an existing namespace: it is checked with the labels it has")
+		}
 		if _, ok := ns.Labels[corev1.LabelMetadataName]; ok {
 			v.add(p.Child("labels").Key(corev1.LabelMetadataName), "reserved: Kubernetes sets it to the run-unique namespace name")
 		}
@@ -155,6 +158,7 @@ func (v *validator) pods() {
 			seen[key] = true
 		}
 		v.labels(p.Child("labels"), pod.Labels)
+		v.inPlacePod(p, pod, nsOK)
 		names := map[string]bool{}
 		numbers := map[string]bool{}
 		for j, port := range pod.Ports {
@@ -177,12 +181,46 @@ func (v *validator) pods() {
 	}
 }
 
+// inPlacePod checks what a pod of an existing namespace may be: a source
+// (no ports) with labels or impersonating a workload; impersonate only
+// there.
+func (v *validator) inPlacePod(p *field.Path, pod Pod, nsOK bool) {
+	existing := nsOK && v.s.Existing(pod.Namespace)
+	if pod.Impersonate != "" {
+		if _, err := ParseWorkloadRef(pod.Impersonate); err != nil {
+			v.add(p.Child("impersonate"), "%v", err)
+		}
+		if nsOK && !existing {
+			v.add(p.Child("impersonate"), "only for a pod of an existing namespace (existing: true), where the workload runs")
+		}
+		if len(pod.Labels) > 0 {
+			v.add(p.Child("labels"), "not allowed with impersonate: the pod carries the workload's pod template labels")
+		}
+	}
+	if !existing {
+		return
+	}
+	if len(pod.Ports) > 0 {
+		v.add(p.Child("ports"), "not allowed in an existing namespace: a probe pod there is only a source (name a live target: svc:%s/NAME or workload:%s/KIND/NAME)", pod.Namespace, pod.Namespace)
+	}
+	if len(pod.Name) > maxInPlacePodName {
+		v.add(p.Child("name"), "at most %d characters in an existing namespace (the run id is added to it)", maxInPlacePodName)
+	}
+}
+
+// maxInPlacePodName: a probe pod in an existing namespace is named
+// "<prefix>-<run id>-<name>".
+const maxInPlacePodName = 40
+
 func (v *validator) services() {
 	seen := map[string]bool{}
 	for i, svc := range v.s.Spec.Services {
 		p := field.NewPath("spec", "services").Index(i)
 		nameOK := v.name(p.Child("name"), svc.Name, validation.IsDNS1035Label)
 		nsOK := v.namespaceRef(p.Child("namespace"), svc.Namespace)
+		if nsOK && v.s.Existing(svc.Namespace) {
+			v.add(p.Child("namespace"), "%q is an existing namespace: netverify creates no Service there (probe a live one: svc:%s/NAME)", svc.Namespace, svc.Namespace)
+		}
 		if key := svc.Namespace + "/" + svc.Name; nameOK && nsOK {
 			if seen[key] {
 				v.add(p.Child("name"), "duplicate service %q", key)
@@ -261,6 +299,9 @@ func (v *validator) policies() {
 		md := p.Child("metadata")
 		nameOK := v.name(md.Child("name"), pol.Name, validation.IsDNS1123Subdomain)
 		nsOK := v.namespaceRef(md.Child("namespace"), pol.Namespace)
+		if nsOK && v.s.Existing(pol.Namespace) {
+			v.add(md.Child("namespace"), "%q is an existing namespace: netverify applies no policy there, its own policies are what is tested", pol.Namespace)
+		}
 		if key := pol.Namespace + "/" + pol.Name; nameOK && nsOK {
 			if seen[key] {
 				v.add(md.Child("name"), "duplicate policy %q", key)
@@ -303,6 +344,9 @@ func (v *validator) policies() {
 func (v *validator) clusterPolicies() {
 	gv := cnpv1.GroupVersion.String()
 	seen := map[string]bool{}
+	if len(v.s.Spec.ClusterNetworkPolicies) > 0 && v.s.InPlace() {
+		v.add(field.NewPath("spec", "clusterNetworkPolicies"), "not allowed in a scenario with an existing namespace: in-place checks test the cluster's own policies")
+	}
 	for i := range v.s.Spec.ClusterNetworkPolicies {
 		pol := &v.s.Spec.ClusterNetworkPolicies[i]
 		p := field.NewPath("spec", "clusterNetworkPolicies").Index(i)
@@ -451,6 +495,8 @@ func (v *validator) expectations() {
 		if e.Backend != "" {
 			if t, err := ParseTarget(e.To); err == nil && t.Kind != TargetService {
 				v.add(p.Child("backend"), "only svc: targets take a backend")
+			} else if err == nil && v.s.Existing(t.Namespace) {
+				v.add(p.Child("backend"), "not for a Service of an existing namespace: its backends are the workload's pods, which answer without an identity")
 			} else if err == nil && refs {
 				ref := e.Backend
 				if !strings.Contains(ref, "/") {
@@ -501,16 +547,43 @@ func (v *validator) outcome(p *field.Path, e Expectation) {
 	}
 }
 
-// targetDeclared checks that a pod or Service target is declared.
+// targetDeclared checks that a pod or Service target is declared, or, in
+// an existing namespace, that it is a live one (a workload or Service;
+// whether it exists is checked on the cluster).
 func (v *validator) targetDeclared(t Target) error {
 	var err error
 	switch t.Kind {
 	case TargetPod:
+		if ns, qerr := v.s.qualify(t.Namespace, t.Name); qerr == nil && v.s.Existing(ns) {
+			return fmt.Errorf("probe pods in the existing namespace %q serve no ports: name a live target there (svc:%s/NAME or workload:%s/KIND/NAME)", ns, ns, ns)
+		}
 		_, err = v.s.pod(t.Namespace, t.Name)
 	case TargetService:
+		if ns, qerr := v.s.qualify(t.Namespace, t.Name); qerr == nil && v.s.Existing(ns) {
+			return nil
+		}
 		_, err = v.s.service(t.Namespace, t.Name)
+	case TargetWorkload:
+		ns, qerr := v.s.qualify(t.Namespace, t.Name)
+		switch {
+		case qerr != nil:
+			return qerr
+		case !v.s.Existing(ns) && v.namespaceDeclared(ns):
+			return fmt.Errorf("workload: targets name workloads of an existing namespace; %q is created by the run (name a pod of it)", ns)
+		case !v.namespaceDeclared(ns):
+			return fmt.Errorf("namespace %q is not declared (add it with existing: true)", ns)
+		}
 	}
 	return err
+}
+
+func (v *validator) namespaceDeclared(ns string) bool {
+	for _, n := range v.s.Spec.Namespaces {
+		if n.Name == ns {
+			return true
+		}
+	}
+	return false
 }
 
 // name checks a required name with check and reports whether it is valid.
