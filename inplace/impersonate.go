@@ -28,59 +28,23 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/netverify/netverify/scenarios"
 )
 
-// NeverReady is the readiness gate of every impersonating pod. Nothing sets
-// the condition, so the pod never becomes Ready.
+// NeverReady is the readiness gate of every probe pod in a live
+// namespace. Nothing sets the condition, so the pod never becomes Ready.
 const NeverReady corev1.PodConditionType = "netverify.io/never-ready"
-
-// Kinds of workload a probe pod can impersonate.
-const (
-	KindDeployment  = "deployment"
-	KindStatefulSet = "statefulset"
-	KindDaemonSet   = "daemonset"
-	KindReplicaSet  = "replicaset"
-)
-
-// Ref names a workload: "deployment/frontend".
-type Ref struct {
-	Kind, Name string
-}
-
-func (r Ref) String() string { return r.Kind + "/" + r.Name }
-
-// ParseRef parses KIND/NAME, with the kind's usual short names (deploy,
-// sts, ds, rs) accepted.
-func ParseRef(s string) (Ref, error) {
-	kind, name, ok := strings.Cut(s, "/")
-	if !ok || name == "" || strings.Contains(name, "/") {
-		return Ref{}, fmt.Errorf("%q: want KIND/NAME, e.g. deployment/frontend", s)
-	}
-	switch strings.ToLower(kind) {
-	case "deployment", "deployments", "deploy":
-		kind = KindDeployment
-	case "statefulset", "statefulsets", "sts":
-		kind = KindStatefulSet
-	case "daemonset", "daemonsets", "ds":
-		kind = KindDaemonSet
-	case "replicaset", "replicasets", "rs":
-		kind = KindReplicaSet
-	default:
-		return Ref{}, fmt.Errorf("%q: kind %q is not deployment, statefulset, daemonset or replicaset", s, kind)
-	}
-	return Ref{Kind: kind, Name: name}, nil
-}
 
 // TemplateLabels returns the labels of the pod template of workload ref in
 // namespace ns: the labels its pods carry and its NetworkPolicies select.
-func TemplateLabels(ctx context.Context, c kubernetes.Interface, ns string, ref Ref) (map[string]string, error) {
+func TemplateLabels(ctx context.Context, c kubernetes.Interface, ns string, ref scenarios.WorkloadRef) (map[string]string, error) {
 	tmpl, err := template(ctx, c, ns, ref)
 	switch {
 	case apierrors.IsNotFound(err):
@@ -94,28 +58,28 @@ func TemplateLabels(ctx context.Context, c kubernetes.Interface, ns string, ref 
 }
 
 // template reads the pod template of ref.
-func template(ctx context.Context, c kubernetes.Interface, ns string, ref Ref) (*corev1.PodTemplateSpec, error) {
+func template(ctx context.Context, c kubernetes.Interface, ns string, ref scenarios.WorkloadRef) (*corev1.PodTemplateSpec, error) {
 	apps, get := c.AppsV1(), metav1.GetOptions{}
 	switch ref.Kind {
-	case KindDeployment:
+	case scenarios.KindDeployment:
 		o, err := apps.Deployments(ns).Get(ctx, ref.Name, get)
 		if err != nil {
 			return nil, err
 		}
 		return &o.Spec.Template, nil
-	case KindStatefulSet:
+	case scenarios.KindStatefulSet:
 		o, err := apps.StatefulSets(ns).Get(ctx, ref.Name, get)
 		if err != nil {
 			return nil, err
 		}
 		return &o.Spec.Template, nil
-	case KindDaemonSet:
+	case scenarios.KindDaemonSet:
 		o, err := apps.DaemonSets(ns).Get(ctx, ref.Name, get)
 		if err != nil {
 			return nil, err
 		}
 		return &o.Spec.Template, nil
-	case KindReplicaSet:
+	case scenarios.KindReplicaSet:
 		o, err := apps.ReplicaSets(ns).Get(ctx, ref.Name, get)
 		if err != nil {
 			return nil, err
@@ -141,71 +105,24 @@ func Owner(ns, runID string, runLabels map[string]string) *corev1.ConfigMap {
 	}
 }
 
-// PodOptions are what an impersonating pod is made of besides the labels.
-type PodOptions struct {
-	Name      string
-	Namespace string
-	// Labels: the impersonated workload's (or the scenario's) labels.
-	Labels map[string]string
-	// RunLabels: the run's own labels (managed-by, run id); they are added
-	// to Labels and must not collide with them.
-	RunLabels map[string]string
-	// Owner: the run's created Owner ConfigMap (its UID set).
-	Owner *corev1.ConfigMap
-	Image string
-	// Command starts the probe program (kept alive for exec).
-	Command, Args []string
-	Resources     corev1.ResourceRequirements
-	NodeName      string
-}
-
-// Pod returns the impersonating probe pod. It refuses labels that would
-// hide the run's own labels.
-func Pod(o PodOptions) (*corev1.Pod, error) {
-	if o.Owner == nil || o.Owner.UID == "" {
-		return nil, fmt.Errorf("pod %s/%s: the owner ConfigMap must exist (have a UID) first", o.Namespace, o.Name)
+// Confine makes p, a probe pod of a live namespace, harmless to the
+// workloads there: a controller ownerReference to owner (the run's created
+// ConfigMap, its UID set), so no controller adopts it and deleting owner
+// removes it; a readiness gate nothing sets, so it is never a Ready
+// endpoint of a Service; no restart, no token, no Service links.
+func Confine(p *corev1.Pod, owner *corev1.ConfigMap) error {
+	if owner == nil || owner.UID == "" {
+		return fmt.Errorf("pod %s/%s: the owner ConfigMap must exist (have a UID) first", p.Namespace, p.Name)
 	}
-	labels := maps.Clone(o.Labels)
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	for k, v := range o.RunLabels {
-		if w, ok := labels[k]; ok && w != v {
-			return nil, fmt.Errorf("pod %s/%s: label %s=%s would be replaced by netverify's own %s=%s", o.Namespace, o.Name, k, w, k, v)
-		}
-		labels[k] = v
-	}
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: o.Name, Namespace: o.Namespace, Labels: labels,
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "v1", Kind: "ConfigMap", Name: o.Owner.Name, UID: o.Owner.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(false),
-			}},
-		},
-		Spec: corev1.PodSpec{
-			ReadinessGates:                []corev1.PodReadinessGate{{ConditionType: NeverReady}},
-			AutomountServiceAccountToken:  ptr.To(false),
-			EnableServiceLinks:            ptr.To(false),
-			TerminationGracePeriodSeconds: ptr.To[int64](1),
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			NodeName:                      o.NodeName,
-			SecurityContext: &corev1.PodSecurityContext{
-				RunAsNonRoot:   ptr.To(true),
-				RunAsUser:      ptr.To[int64](65532),
-				RunAsGroup:     ptr.To[int64](65532),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-			},
-			Containers: []corev1.Container{{
-				Name: "probe", Image: o.Image, Command: o.Command, Args: o.Args, Resources: o.Resources,
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: ptr.To(false),
-					ReadOnlyRootFilesystem:   ptr.To(true),
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-				},
-			}},
-		},
-	}, nil
+	p.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(false),
+	}}
+	p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: NeverReady}}
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
+	p.Spec.AutomountServiceAccountToken = ptr.To(false)
+	p.Spec.EnableServiceLinks = ptr.To(false)
+	return nil
 }
 
 // Started reports whether an impersonating pod can be exec'd into: its

@@ -14,27 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
-	psapi "k8s.io/pod-security-admission/api"
-	"k8s.io/pod-security-admission/policy"
-)
 
-func TestParseRef(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"deployment/frontend": "deployment/frontend", "deploy/frontend": "deployment/frontend",
-		"sts/db": "statefulset/db", "DaemonSet/agent": "daemonset/agent", "rs/bare": "replicaset/bare",
-	} {
-		r, err := ParseRef(in)
-		if err != nil || r.String() != want {
-			t.Errorf("ParseRef(%q) = %v, %v; want %s", in, r, err, want)
-		}
-	}
-	for _, in := range []string{"frontend", "deployment/", "job/x", "deployment/a/b", "/x"} {
-		if _, err := ParseRef(in); err == nil {
-			t.Errorf("ParseRef(%q): no error", in)
-		}
-	}
-}
+	"github.com/netverify/netverify/scenarios"
+)
 
 func tmplWith(l map[string]string) corev1.PodTemplateSpec {
 	return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: l}}
@@ -54,7 +36,7 @@ func TestTemplateLabels(t *testing.T) {
 		"deployment/frontend": "app=frontend", "statefulset/db": "app=db,tier=data",
 		"daemonset/agent": "app=agent", "replicaset/bare": "app=bare",
 	} {
-		r, _ := ParseRef(ref)
+		r, _ := scenarios.ParseWorkloadRef(ref)
 		got, err := TemplateLabels(context.Background(), c, "production", r)
 		if err != nil {
 			t.Fatalf("%s: %v", ref, err)
@@ -67,7 +49,7 @@ func TestTemplateLabels(t *testing.T) {
 		"deployment/missing":  "deployment/missing not found in namespace production",
 		"deployment/nolabels": "pod template has no labels",
 	} {
-		r, _ := ParseRef(ref)
+		r, _ := scenarios.ParseWorkloadRef(ref)
 		if _, err := TemplateLabels(context.Background(), c, "production", r); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want %q", ref, err, want)
 		}
@@ -90,11 +72,11 @@ func ownerWithUID() *corev1.ConfigMap {
 	return o
 }
 
-func TestPodCannotBeAdoptedNorReady(t *testing.T) {
+func TestConfineCannotBeAdoptedNorReady(t *testing.T) {
 	t.Parallel()
-	p, err := Pod(PodOptions{Name: "nv-abc123-frontend", Namespace: "production", Labels: map[string]string{"app": "frontend"},
-		RunLabels: runLabels, Owner: ownerWithUID(), Image: "netverify/probe:v0.1.0", Command: []string{"/netverify-probe"}, Args: []string{"serve"}})
-	if err != nil {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nv-abc123-frontend", Namespace: "production", Labels: map[string]string{"app": "frontend"}},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways}}
+	if err := Confine(p, ownerWithUID()); err != nil {
 		t.Fatal(err)
 	}
 	ctl := metav1.GetControllerOf(p)
@@ -105,35 +87,11 @@ func TestPodCannotBeAdoptedNorReady(t *testing.T) {
 		t.Errorf("readiness gates %v: the pod could become a Ready endpoint", p.Spec.ReadinessGates)
 	}
 	if p.Spec.AutomountServiceAccountToken == nil || *p.Spec.AutomountServiceAccountToken ||
-		p.Spec.EnableServiceLinks == nil || *p.Spec.EnableServiceLinks || len(p.Spec.Volumes) != 0 {
-		t.Errorf("the pod gets a token, Service links or volumes: %+v", p.Spec)
+		p.Spec.EnableServiceLinks == nil || *p.Spec.EnableServiceLinks || p.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("the pod gets a token, Service links or restarts: %+v", p.Spec)
 	}
-	if p.Labels["app"] != "frontend" || p.Labels["netverify.io/run-id"] != "abc123" {
-		t.Errorf("labels %v", p.Labels)
-	}
-	// PodSecurity "restricted", as the admission plugin evaluates it
-	eval, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range eval.EvaluatePod(psapi.LevelVersion{Level: psapi.LevelRestricted, Version: psapi.LatestVersion()}, &p.ObjectMeta, &p.Spec) {
-		if !r.Allowed {
-			t.Errorf("not restricted: %s: %s", r.ForbiddenReason, r.ForbiddenDetail)
-		}
-	}
-}
-
-func TestPodRefuses(t *testing.T) {
-	t.Parallel()
-	base := PodOptions{Name: "p", Namespace: "production", RunLabels: runLabels, Owner: ownerWithUID()}
-	clash := base
-	clash.Labels = map[string]string{"netverify.io/run-id": "other"}
-	if _, err := Pod(clash); err == nil || !strings.Contains(err.Error(), "would be replaced") {
-		t.Errorf("a workload label clashing with the run's: %v", err)
-	}
-	noOwner := base
-	noOwner.Owner = Owner("production", "abc123", runLabels) // not created yet: no UID
-	if _, err := Pod(noOwner); err == nil || !strings.Contains(err.Error(), "owner ConfigMap must exist") {
+	noOwner := Owner("production", "abc123", runLabels) // not created yet: no UID
+	if err := Confine(p, noOwner); err == nil || !strings.Contains(err.Error(), "owner ConfigMap must exist") {
 		t.Errorf("an owner without UID: %v", err)
 	}
 }

@@ -20,12 +20,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/netverify/netverify/policy"
+	"github.com/netverify/netverify/scenarios"
 )
 
 // Workload is a controller of pods in a live namespace, as the table sees
 // it: its pod template's labels and ports, and its pods.
 type Workload struct {
-	Ref       Ref
+	Ref       scenarios.WorkloadRef
 	Namespace string
 	Labels    map[string]string // of its pod template
 	Ports     []corev1.ContainerPort
@@ -86,7 +87,7 @@ func (l *Live) discover(ctx context.Context, c kubernetes.Interface, ns string) 
 		}
 	}
 	add := func(kind, name string, sel *metav1.LabelSelector, tmpl corev1.PodTemplateSpec) {
-		w := &Workload{Ref: Ref{Kind: kind, Name: name}, Namespace: ns, Labels: tmpl.Labels}
+		w := &Workload{Ref: scenarios.WorkloadRef{Kind: kind, Name: name}, Namespace: ns, Labels: tmpl.Labels}
 		for _, ct := range tmpl.Spec.Containers {
 			w.Ports = append(w.Ports, ct.Ports...)
 		}
@@ -105,21 +106,21 @@ func (l *Live) discover(ctx context.Context, c kubernetes.Interface, ns string) 
 		return fmt.Errorf("listing Deployments in %s: %w", ns, err)
 	}
 	for _, d := range deps.Items {
-		add(KindDeployment, d.Name, d.Spec.Selector, d.Spec.Template)
+		add(scenarios.KindDeployment, d.Name, d.Spec.Selector, d.Spec.Template)
 	}
 	stss, err := apps.StatefulSets(ns).List(ctx, list)
 	if err != nil {
 		return fmt.Errorf("listing StatefulSets in %s: %w", ns, err)
 	}
 	for _, s := range stss.Items {
-		add(KindStatefulSet, s.Name, s.Spec.Selector, s.Spec.Template)
+		add(scenarios.KindStatefulSet, s.Name, s.Spec.Selector, s.Spec.Template)
 	}
 	dss, err := apps.DaemonSets(ns).List(ctx, list)
 	if err != nil {
 		return fmt.Errorf("listing DaemonSets in %s: %w", ns, err)
 	}
 	for _, d := range dss.Items {
-		add(KindDaemonSet, d.Name, d.Spec.Selector, d.Spec.Template)
+		add(scenarios.KindDaemonSet, d.Name, d.Spec.Selector, d.Spec.Template)
 	}
 	rss, err := apps.ReplicaSets(ns).List(ctx, list)
 	if err != nil {
@@ -127,7 +128,7 @@ func (l *Live) discover(ctx context.Context, c kubernetes.Interface, ns string) 
 	}
 	for _, r := range rss.Items {
 		if bare(&r) {
-			add(KindReplicaSet, r.Name, r.Spec.Selector, r.Spec.Template)
+			add(scenarios.KindReplicaSet, r.Name, r.Spec.Selector, r.Spec.Template)
 		}
 	}
 	svcs, err := c.CoreV1().Services(ns).List(ctx, list)

@@ -26,6 +26,10 @@ func compare(s *probeState) results.Result {
 	if s.TargetPod != nil {
 		res.TargetNode = s.TargetPod.Node
 	}
+	if s.LivePod != nil {
+		res.TargetNode, res.AnsweredBy = s.LivePod.Spec.NodeName, s.LivePod.Namespace+"/"+s.LivePod.Name
+	}
+	res.Live = liveNamespaces(s)
 	if e.IsAllowed() {
 		res.Expected = results.Allowed
 	}

@@ -23,6 +23,11 @@ func (x *run) prepare(plan *Plan) []*probeState {
 	for _, pp := range plan.Pods {
 		nodes[pp.Identity()] = pp.Node
 	}
+	for _, pr := range plan.Probes {
+		if pr.LivePod != nil {
+			nodes[pr.LivePod.Namespace+"/"+pr.LivePod.Name] = pr.LivePod.Spec.NodeName
+		}
+	}
 	for i, pr := range plan.Probes {
 		s := &probeState{PlannedProbe: pr, outcome: Pending{}, backendNodes: nodes}
 		req := probe.Request{ID: fmt.Sprintf("p%d", i), Protocol: pr.Protocol, Port: pr.Port, TimeoutMs: timeoutMs}
@@ -32,6 +37,8 @@ func (x *run) prepare(plan *Plan) []*probeState {
 			req.Identity = pr.TargetPod.Identity()
 		case scenarios.TargetService:
 			req.Host = pr.TargetService.Spec.ClusterIP
+		case scenarios.TargetWorkload:
+			req.Host = pr.LivePod.Status.PodIP
 		default:
 			req.Host = pr.Target.Name
 		}
@@ -63,7 +70,8 @@ func (x *run) prepare(plan *Plan) []*probeState {
 // exist, the check does not apply), unless the expectation says why it
 // cannot be (Expectation.NoControl).
 func needsControl(s *probeState) bool {
-	if !s.pending() || s.Expectation.NoControl != "" {
+	// (a live target cannot be probed without its policies: see witness)
+	if !s.pending() || s.Expectation.NoControl != "" || s.Live {
 		return false
 	}
 	return !s.Expectation.IsAllowed() || (s.Outside() && s.Builtin)

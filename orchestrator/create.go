@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netverify/netverify/inplace"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -78,6 +79,9 @@ const cleanupTimeout = 4 * time.Minute
 func (x *run) cleanUp(ctx context.Context) error {
 	if x.keep {
 		fmt.Fprintf(x.o.Log, "--keep=%s: leaving the run's namespaces; remove them with: kubectl delete namespace -l %s\n", x.o.Keep, RunSelector(x.o.RunID))
+		for _, o := range x.createdOwners {
+			fmt.Fprintf(x.o.Log, "--keep=%s: leaving the run's probe pods in %s; remove them with: kubectl delete configmap -n %s %s (its pods go with it)\n", x.o.Keep, o.Namespace, o.Namespace, o.Name)
+		}
 		if len(x.createdCNPs) > 0 {
 			// confined to the kept namespaces, they keep the repro lines true
 			fmt.Fprintf(x.o.Log, "--keep=%s: leaving the run's ClusterNetworkPolicies too; remove them with: kubectl delete clusternetworkpolicies -l %s\n", x.o.Keep, RunSelector(x.o.RunID))
@@ -88,6 +92,7 @@ func (x *run) cleanUp(ctx context.Context) error {
 	defer cancel()
 	// the ClusterNetworkPolicies first: they must not outlive their namespaces
 	cnpErr := x.cleanUpClusterPolicies(cctx)
+	liveErr := x.cleanUpLive(cctx)
 	names := slices.Clone(x.created)
 	if list, err := x.client.CoreV1().Namespaces().List(cctx, metav1.ListOptions{LabelSelector: RunSelector(x.o.RunID)}); err == nil {
 		for _, ns := range list.Items {
@@ -96,7 +101,7 @@ func (x *run) cleanUp(ctx context.Context) error {
 			}
 		}
 	}
-	if err := errors.Join(cnpErr, DeleteNamespaces(cctx, x.client, names, true)); err != nil {
+	if err := errors.Join(cnpErr, liveErr, DeleteNamespaces(cctx, x.client, names, true)); err != nil {
 		fmt.Fprintf(x.o.Log, "cleanup of run %s incomplete: %v (run `%s`)\n", x.o.RunID, err, x.o.CleanupCommand)
 		return &InfraError{fmt.Errorf("cleanup: %w", err)}
 	}
@@ -116,6 +121,9 @@ func (x *run) heartbeat(ctx context.Context, namespaces []string) {
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AnnotationHeartbeat, time.Now().UTC().Format(time.RFC3339))
 			for _, ns := range namespaces {
 				_, _ = x.client.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+			}
+			for _, o := range x.createdOwners { // (complete before the heartbeat starts)
+				_, _ = x.client.CoreV1().ConfigMaps(o.Namespace).Patch(ctx, o.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 			}
 		}
 	}
@@ -189,7 +197,8 @@ func (x *run) waitReady(ctx context.Context, plan *Plan) error {
 		var stuckPods []*corev1.Pod
 		var why []string
 		for ns, pps := range byNS {
-			list, err := x.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: RunSelector(plan.RunID)})
+			// (probe pods in existing namespaces carry only the run id)
+			list, err := x.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRunID + "=" + plan.RunID})
 			if err != nil {
 				return &InfraError{fmt.Errorf("listing pods in %s: %w", ns, err)}
 			}
@@ -199,7 +208,8 @@ func (x *run) waitReady(ctx context.Context, plan *Plan) error {
 			}
 			for _, pp := range pps {
 				p := got[pp.Pod.Name]
-				if p == nil || !podReady(p) || p.Status.PodIP == "" {
+				// a probe pod of an existing namespace is never Ready, by design
+				if p == nil || !(podReady(p) || pp.Owner != nil && inplace.Started(p)) || p.Status.PodIP == "" {
 					if p == nil {
 						p = pp.Pod
 					}

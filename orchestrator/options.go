@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/netverify/netverify/inplace"
 	"github.com/netverify/netverify/results"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,9 @@ const (
 
 // Options configure a run. Zero values get the defaults documented here.
 type Options struct {
+	// Live are the live objects in-place scenarios name (inplace.Resolve),
+	// read before the run; required when a scenario is in place.
+	Live *inplace.Facts
 	// RunID labels everything the run creates; random when empty.
 	RunID string
 	// NamespacePrefix starts every namespace name (default "nv").

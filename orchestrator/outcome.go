@@ -72,6 +72,9 @@ type probeState struct {
 	late     int            // attempts that timed out late (see late): no observation
 	streak   errStreak
 	blocked  blockedRun
+	// sawAllowed: some attempt was allowed (a witness that the target
+	// serves the port, see witness).
+	sawAllowed bool
 	// allowedEarly is the latest allowed answer to an allowed expectation
 	// seen before its scenario's policies were seen in effect.
 	allowedEarly *probe.Response

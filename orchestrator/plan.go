@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/netverify/netverify/inplace"
 	"github.com/netverify/netverify/scenarios"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -37,6 +38,10 @@ type Plan struct {
 	// Skipped are scenarios the cluster cannot run (Options.NoClusterPolicies):
 	// nothing is created for them; each expectation is reported skipped.
 	Skipped []SkippedScenario
+	// Owners are the ConfigMaps the run creates in the existing namespaces
+	// it has probe pods in, one per namespace: the controller owner of
+	// those pods (see package inplace).
+	Owners []*corev1.ConfigMap
 }
 
 // SkippedScenario is a scenario left out of a run, and why.
@@ -53,6 +58,9 @@ type PlannedPod struct {
 	Spec     scenarios.Pod
 	IP       string // filled once Running
 	Node     string // the node it runs on, filled once Running
+	// Owner is set for a probe pod of an existing namespace (in place): the
+	// run's ConfigMap there, its controller owner.
+	Owner *corev1.ConfigMap
 }
 
 // Identity is what the pod's server answers with: "namespace/pod".
@@ -76,6 +84,16 @@ type PlannedProbe struct {
 	// outside target does not answer even without policy, they are skipped
 	// (the check does not apply to this cluster) instead of inconclusive.
 	Builtin bool
+	// InPlace: the scenario checks existing namespaces, whose policies were
+	// in effect before the run (no "policies in effect" gate).
+	InPlace bool
+	// Live: the target is a live Service or workload (see package
+	// inplace): nothing can be probed without its policies, so a block
+	// counts only with a witness (see witness); its answer carries no
+	// identity.
+	Live bool
+	// LivePod is the workload pod a workload: target connects to.
+	LivePod *corev1.Pod
 }
 
 // Outside reports whether the probe's target is outside the scenario.
@@ -145,6 +163,10 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 	name := sc.Metadata.Name
 	nsNames := map[string]string{}
 	for _, ns := range sc.Spec.Namespaces {
+		if ns.Existing {
+			nsNames[ns.Name] = ns.Name
+			continue
+		}
 		real := fmt.Sprintf("%s-%s-%d-%s", o.NamespacePrefix, p.RunID, idx, ns.Name)
 		if len(real) > 63 {
 			// keep names unique when long logical names share a prefix
@@ -161,8 +183,16 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 	}
 	pods := map[string]*PlannedPod{} // logical ns/pod
 	for _, sp := range sc.Spec.Pods {
-		pp := &PlannedPod{Scenario: name, Logical: sp.Namespace + "/" + sp.Name, Spec: sp,
-			Pod: probePod(nsNames[sp.Namespace], sp, p.baseLabels(name), o)}
+		var pp *PlannedPod
+		if sc.Existing(sp.Namespace) {
+			var err error
+			if pp, err = p.livePod(name, sp, o); err != nil {
+				return err
+			}
+		} else {
+			pp = &PlannedPod{Scenario: name, Logical: sp.Namespace + "/" + sp.Name, Spec: sp,
+				Pod: probePod(nsNames[sp.Namespace], sp, p.baseLabels(name), o)}
+		}
 		pods[pp.Logical] = pp
 		p.Pods = append(p.Pods, pp)
 	}
@@ -190,7 +220,7 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 	}
 	p.planClusterPolicies(idx, sc, nsNames, o)
 	for i, e := range sc.Spec.Expect {
-		pr, err := planProbe(sc, i, e, pods, services)
+		pr, err := planProbe(sc, i, e, pods, services, o.Live)
 		if err != nil {
 			return fmt.Errorf("spec.expect[%d]: %w", i, err)
 		}
@@ -199,7 +229,7 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 	return nil
 }
 
-func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[string]*PlannedPod, services map[string]*corev1.Service) (*PlannedProbe, error) {
+func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[string]*PlannedPod, services map[string]*corev1.Service, live *inplace.Facts) (*PlannedProbe, error) {
 	src, err := sc.ResolvePod(e.From)
 	if err != nil {
 		return nil, err
@@ -208,14 +238,17 @@ func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[
 	if err != nil {
 		return nil, err
 	}
-	if t.Namespace == "" && (t.Kind == scenarios.TargetPod || t.Kind == scenarios.TargetService) && len(sc.Spec.Namespaces) == 1 {
+	if t.Namespace == "" && (t.Kind == scenarios.TargetPod || t.Kind == scenarios.TargetService || t.Kind == scenarios.TargetWorkload) && len(sc.Spec.Namespaces) == 1 {
 		t.Namespace = sc.Spec.Namespaces[0].Name
 	}
 	pr := &PlannedProbe{Scenario: sc.Metadata.Name, Index: i, Expectation: e, Target: t,
-		Builtin: sc.Builtin,
-		Source:  pods[src.Namespace+"/"+src.Name], Protocol: strings.ToLower(orTCP(e.Protocol))}
+		Builtin: sc.Builtin, InPlace: sc.InPlace(), Live: sc.Live(t),
+		Source: pods[src.Namespace+"/"+src.Name], Protocol: strings.ToLower(orTCP(e.Protocol))}
 	if pr.Source == nil {
 		return nil, fmt.Errorf("from: pod %q not planned", e.From)
+	}
+	if pr.Live {
+		return pr, planLiveTarget(pr, live)
 	}
 	switch t.Kind {
 	case scenarios.TargetPod:

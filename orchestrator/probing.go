@@ -107,7 +107,9 @@ func newMatchRule(pending, all []*probeState, unprovenWait time.Duration) *match
 	// a connection blocked before the run (Expectation.NoControl: the
 	// cluster's own policies) says nothing about the scenario's policies
 	blocked := func(s *probeState) bool {
-		return !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == "" && s.Expectation.NoControl == ""
+		// nor does one of a scenario checked in place, whose policies
+		// were in effect before the run
+		return !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == "" && s.Expectation.NoControl == "" && !s.InPlace
 	}
 	for _, s := range pending {
 		if blocked(s) {
@@ -213,6 +215,7 @@ func (x *run) rounds(ctx context.Context, states []*probeState, budget time.Dura
 				continue
 			}
 			s.last = s.got
+			s.sawAllowed = s.sawAllowed || s.last.Verdict == results.Allowed
 			s.streak.add(s.last)
 			s.blocked.add(s.last, now.Sub(begin))
 			s.outcome = rule.settle(s, now.Sub(begin))
@@ -331,7 +334,8 @@ func (x *run) round(ctx context.Context, states []*probeState) error {
 // observe applies the Service identity check to a response: an allowed
 // probe of a Service must have been answered by one of its backends.
 func (s *probeState) observe(resp probe.Response, checkIdentity bool) probe.Response {
-	if s.TargetService == nil || resp.Verdict != results.Allowed || !checkIdentity || slices.Contains(s.Backends, resp.AnsweredBy) {
+	// (a live Service's backends are the workload's pods: no identity)
+	if s.TargetService == nil || s.Live || resp.Verdict != results.Allowed || !checkIdentity || slices.Contains(s.Backends, resp.AnsweredBy) {
 		return resp
 	}
 	resp.Verdict, resp.Reason = results.Error, results.ReasonWrongIdentity

@@ -7,6 +7,7 @@ import (
 
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	cnpclient "sigs.k8s.io/network-policy-api/pkg/client/clientset/versioned"
@@ -55,6 +56,9 @@ type run struct {
 	stats       Stats
 	created     []string // namespaces created so far, for the clean-up phase
 	createdCNPs []string // ClusterNetworkPolicies created so far
+	// createdOwners are the owner ConfigMaps created in existing
+	// namespaces so far (in place)
+	createdOwners []*corev1.ConfigMap
 	createsCNPs bool     // the apply phase began creating ClusterNetworkPolicies
 	keep        bool     // the clean-up phase leaves the namespaces (Options.Keep)
 }
@@ -98,6 +102,9 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 	}
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	defer stopHeartbeat()
+	if err := x.createOwners(ctx, plan); err != nil {
+		return nil, err
+	}
 	go x.heartbeat(hbCtx, x.created)
 	if err := x.createObjects(ctx, plan); err != nil {
 		return nil, err
@@ -118,6 +125,7 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 		return nil, err
 	}
 	x.stats.Probing = x.clock.Now().Sub(applied)
+	witness(probes)
 	x.noteBusy()
 	rep = &results.Report{RunID: x.o.RunID, Started: start} // compare
 	for _, s := range probes {

@@ -61,6 +61,10 @@ const (
 	// ReasonTooBusy: the cluster was too busy for the probe to be observed
 	// often enough to decide (inconclusive, never a mismatch).
 	ReasonTooBusy Reason = "too-busy"
+	// ReasonNoWitness: a live target (checked in place) was seen blocked,
+	// but no probe of the run reached it, so the block proves nothing
+	// (inconclusive).
+	ReasonNoWitness Reason = "no-witness"
 )
 
 // Result is the outcome of one expectation.

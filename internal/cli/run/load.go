@@ -50,6 +50,9 @@ func (o *options) load(ctx context.Context) error {
 	if len(scs) == 0 {
 		return errors.New("no scenarios to run")
 	}
+	if err := o.checkInPlace(scs); err != nil {
+		return err
+	}
 	opts, err := o.ranges.Option() // validate checked them
 	if err != nil {
 		return err
@@ -87,6 +90,26 @@ func (o *options) substitute(b []*scenarios.Scenario) error {
 	return nil
 }
 
+// checkInPlace refuses what cannot run a scenario that checks existing
+// namespaces: a dry run (no cluster to read them from) and
+// --expect=policies (which computes expectations from a scenario's own
+// policies; in place the policies are the cluster's).
+func (o *options) checkInPlace(scs []*scenarios.Scenario) error {
+	var errs []error
+	for _, sc := range scs {
+		if !sc.InPlace() {
+			continue
+		}
+		switch {
+		case o.dryRun:
+			errs = append(errs, fmt.Errorf("%s: scenario %q checks existing namespaces in place: --dry-run has no cluster to read them from", sc.Source, sc.Metadata.Name))
+		case o.expect == expectPolicies:
+			errs = append(errs, fmt.Errorf("%s: scenario %q checks existing namespaces in place: --expect=policies computes expectations from a scenario's own policies (for the live policies of a namespace, run -n NAMESPACE without -f)", sc.Source, sc.Metadata.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // fromPolicies returns copies of scs whose expectations are those computed
 // from their policies (--expect=policies), with opts (the cluster's ranges).
 func fromPolicies(scs []*scenarios.Scenario, opts ...policy.Option) ([]*scenarios.Scenario, error) {
@@ -109,8 +132,8 @@ func fromPolicies(scs []*scenarios.Scenario, opts ...policy.Option) ([]*scenario
 // same-namespace traffic. Findings are warnings: the cluster has the last word.
 func lint(w io.Writer, scs []*scenarios.Scenario, opts ...policy.Option) error {
 	for _, sc := range scs {
-		if sc.Builtin {
-			continue // ours: its findings are known and documented, not the user's to act on
+		if sc.Builtin || sc.InPlace() {
+			continue // ours: its findings are known and documented, not the user's to act on; in place: the policies are the cluster's
 		}
 		findings, err := policy.Lint(sc, opts...)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/netverify/netverify/inclusterreport"
+	"github.com/netverify/netverify/inplace"
 	"github.com/netverify/netverify/internal/cli/cliname"
 	"github.com/netverify/netverify/internal/cli/kube"
 	"github.com/netverify/netverify/internal/cli/rangeflags"
@@ -286,6 +287,8 @@ type target struct {
 	// ranges gives the engine the cluster's pod and Service ranges, as far
 	// as they are known.
 	ranges policy.Option
+	// live is what in-place scenarios name on the cluster.
+	live *inplace.Facts
 }
 
 // connect returns the real cluster, once it has checked that the run may do
@@ -299,6 +302,9 @@ func (o *options) connect(ctx context.Context) (target, error) {
 		return target{}, err
 	}
 	t := target{clients: clients, exec: o.env.NewExecutor(clients), clock: o.env.Clock}
+	if t.live, err = o.readLive(ctx, clients); err != nil {
+		return target{}, err
+	}
 	if o.ranges.Set() {
 		// the user's word (e.g. the CNI's pools) over what the cluster says
 		opts, _ := o.ranges.Option() // validate checked them
@@ -426,7 +432,7 @@ func (o *options) runner(t target) *orchestrator.Runner {
 		Concurrency: o.concurrency, ProbeTimeout: o.probeTimeout, MatchBudget: o.matchBudget,
 		ReadyTimeout: o.readyTimeout, Keep: orchestrator.KeepMode(o.keep), Placement: o.placement,
 		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut, CleanupCommand: o.cleanupCommand,
-		NoClusterPolicies: t.noClusterPolicies,
+		NoClusterPolicies: t.noClusterPolicies, Live: t.live,
 	}
 	if o.dryRun {
 		// the simulated cluster pulls no image: there is no secret to copy
