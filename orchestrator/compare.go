@@ -50,7 +50,7 @@ func compare(s *probeState) results.Result {
 		if res.TargetNode == "" && s.TargetService != nil {
 			res.TargetNode = s.backendNodes[res.AnsweredBy]
 		}
-		if res.Status == results.Pass {
+		if res.Status == results.Pass && !s.InPlace { // (in place: the policies predate the run)
 			res.LatencyMs = o.Latency.Milliseconds()
 		}
 	case Unsettled:

@@ -190,35 +190,77 @@ func DeleteLive(ctx context.Context, c kubernetes.Interface, ns, sel string, wai
 	}
 }
 
-// witness: in place, nothing can be probed without the target's policies,
-// so a blocked observation of a live target counts only when some probe of
-// the run reached the same address and port (a witness that the target
-// serves it there); without one it proves nothing: Inconclusive.
-func witness(states []*probeState) {
-	reached := map[string]bool{}
+// witnesses: in place, nothing can be probed without the target's
+// policies, so a blocked observation of a live target counts only when
+// some probe of the run reached the same address and port: a witness that
+// the target serves it there. Where no expectation of the run reached it,
+// every pod of the scenario tries, as a control probe does (until one is
+// answered, within the control budget; these probes are not reported).
+// A blocked live target still without a witness is Inconclusive; one with
+// a witness says who reached it.
+func (x *run) witnesses(ctx context.Context, plan *Plan, states []*probeState) error {
 	key := func(s *probeState) string { return fmt.Sprintf("%s %s/%d", s.req.Host, s.Protocol, s.req.Port) }
+	reached := map[string]string{} // key → the source that reached it
 	for _, s := range states {
-		if s.sawAllowed {
-			reached[key(s)] = true
+		if s.sawAllowed && reached[key(s)] == "" {
+			reached[key(s)] = s.Source.Logical
 		}
 	}
+	var blocked []*probeState
 	for _, s := range states {
-		if !s.Live || s.Expectation.IsAllowed() || reached[key(s)] {
-			continue
+		if s.Live && !s.Expectation.IsAllowed() && s.Expectation.ImplementationDefined == "" && observedBlocked(s.outcome) {
+			blocked = append(blocked, s)
 		}
-		var resp *results.Verdict
-		switch o := s.outcome.(type) {
-		case Settled:
-			resp = &o.Response.Verdict
-		case Unsettled:
-			resp = &o.Response.Verdict
-		}
-		if resp == nil || *resp != results.Blocked {
-			continue
-		}
-		s.outcome = Inconclusive{Why: fmt.Sprintf("%s: blocked, but no probe of this run reached %s %s/%d, so the block proves nothing (the target may not serve it); "+
-			"add an expectation of a source the policies admit to it (allowed: true)", results.ReasonNoWitness, s.Expectation.To, strings.ToUpper(s.Protocol), s.req.Port)}
 	}
+	var tries []*probeState
+	asked := map[string]bool{}
+	for _, s := range blocked {
+		k := key(s)
+		if reached[k] != "" || asked[k] {
+			continue
+		}
+		asked[k] = true
+		for _, pp := range plan.Pods {
+			if pp.Scenario != s.Scenario || pp == s.Source {
+				continue
+			}
+			w := &probeState{PlannedProbe: ptrTo(*s.PlannedProbe), req: s.req, outcome: Pending{}}
+			w.Source = pp
+			w.req.ID = fmt.Sprintf("w%d", len(tries))
+			tries = append(tries, w)
+		}
+	}
+	if len(tries) > 0 {
+		x.progress("witnesses: %d probes for %d live targets seen blocked", len(tries), len(asked))
+		if err := x.rounds(ctx, tries, x.o.ControlBudget, controlObservations, controlRule{}); err != nil {
+			return err
+		}
+		for _, w := range tries {
+			if w.sawAllowed && reached[key(w)] == "" {
+				reached[key(w)] = w.Source.Logical
+			}
+		}
+	}
+	for _, s := range blocked {
+		if by := reached[key(s)]; by != "" {
+			s.Expectation.Note = strings.TrimPrefix(s.Expectation.Note+"; the target answered "+by+" in this run", "; ")
+			continue
+		}
+		s.outcome = Inconclusive{Why: fmt.Sprintf("%s: blocked, but nothing in this run reached %s %s/%d (every pod of the scenario tried), so the block proves nothing: the target may not serve it; "+
+			"add a source the policies admit (an expectation allowed: true)", results.ReasonNoWitness, s.Expectation.To, strings.ToUpper(s.Protocol), s.req.Port)}
+	}
+	return nil
+}
+
+// observedBlocked: the outcome stands on a blocked observation.
+func observedBlocked(o Outcome) bool {
+	switch o := o.(type) {
+	case Settled:
+		return o.Response.Verdict == results.Blocked
+	case Unsettled:
+		return o.Response.Verdict == results.Blocked
+	}
+	return false
 }
 
 // liveNamespaces are the existing namespaces a probe checked in place: its

@@ -124,8 +124,10 @@ func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *res
 	if err := x.probe(ctx, probes); err != nil { // probe
 		return nil, err
 	}
+	if err := x.witnesses(ctx, plan, probes); err != nil {
+		return nil, err
+	}
 	x.stats.Probing = x.clock.Now().Sub(applied)
-	witness(probes)
 	x.noteBusy()
 	rep = &results.Report{RunID: x.o.RunID, Started: start} // compare
 	for _, s := range probes {

@@ -42,6 +42,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -86,6 +87,7 @@ type Cluster struct {
 	mu       sync.Mutex
 	nextPod  int
 	nextSvc  int
+	nextUID  int
 	policyAt map[string]time.Time // "ns/name" → when it was created
 	attempts map[string]int       // connection → attempts so far (TimeoutEvery)
 }
@@ -133,6 +135,14 @@ func New() *Cluster {
 		n := c.nextPod
 		c.mu.Unlock()
 		p.Status = readyStatus(fmt.Sprintf("10.244.%d.%d", n/250, n%250+1))
+		return false, nil, nil
+	})
+	c.Client.PrependReactor("create", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		cm := a.(k8stesting.CreateAction).GetObject().(*corev1.ConfigMap)
+		c.mu.Lock()
+		c.nextUID++
+		cm.UID = types.UID(fmt.Sprintf("simulated-%d", c.nextUID)) // as the API server gives every object
+		c.mu.Unlock()
 		return false, nil, nil
 	})
 	c.Client.PrependReactor("create", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {

@@ -145,6 +145,9 @@ func (o *options) run(ctx context.Context, streams kube.Streams) (policy.Verdict
 	if err != nil {
 		return "", err
 	}
+	if sc.InPlace() {
+		return "", fmt.Errorf("%s: scenario %q checks existing namespaces in place: their policies are on the cluster, not in the file (`run -f` on the cluster reports the rule that decides each row)", sc.Source, sc.Metadata.Name)
+	}
 	opts, err := o.ranges.Option()
 	if err != nil {
 		return "", err
