@@ -87,3 +87,39 @@ func lastBeat(ns *corev1.Namespace) time.Time {
 	}
 	return ns.CreationTimestamp.Time
 }
+
+// LeftoverOwner is the owner ConfigMap a run created in an existing
+// namespace (see package inplace), and how old its heartbeat is: deleting
+// it (DeleteLive) removes the run's probe pods there.
+type LeftoverOwner struct {
+	Namespace, Name, RunID string
+	Age                    time.Duration
+}
+
+// FindLeftoverOwners lists the owner ConfigMaps of runs in existing
+// namespaces whose heartbeat is older than olderThan, or, when runID is
+// set, every one of that run.
+func FindLeftoverOwners(ctx context.Context, c kubernetes.Interface, olderThan time.Duration, runID string, now time.Time) ([]LeftoverOwner, error) {
+	sel := AnyRunSelector()
+	if runID != "" {
+		sel = RunSelector(runID)
+	}
+	list, err := c.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("listing the ConfigMaps of netverify runs: %w", err)
+	}
+	var out []LeftoverOwner
+	for _, cm := range list.Items {
+		beat, err := time.Parse(time.RFC3339, cm.Annotations[AnnotationHeartbeat])
+		if err != nil {
+			beat = cm.CreationTimestamp.Time
+		}
+		age := now.Sub(beat)
+		if runID == "" && age < olderThan {
+			continue // a live run
+		}
+		out = append(out, LeftoverOwner{Namespace: cm.Namespace, Name: cm.Name, RunID: cm.Labels[LabelRunID], Age: age})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name })
+	return out, nil
+}

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +57,51 @@ func TestFindLeftovers(t *testing.T) {
 	}
 	if len(live) != 1 || live[0].RunID != "live01" || live[0].Namespaces != 1 || live[0].Age != 20*time.Second {
 		t.Fatalf("live runs %+v, want live01 (1 namespace, heartbeat 20s ago)", live)
+	}
+}
+
+// A killed in-place run's owner ConfigMap is found by its heartbeat, and
+// DeleteLive removes it and the run's probe pods — only those: the
+// workload's own pods and a live run's stay.
+func TestLeftoverOwners(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	owner := func(id string, beat time.Time) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "netverify-" + id, Namespace: "production",
+			Labels:      map[string]string{LabelManagedBy: ManagedBy, LabelRunID: id},
+			Annotations: map[string]string{AnnotationHeartbeat: beat.Format(time.RFC3339)}}}
+	}
+	pod := func(name string, l map[string]string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "production", Labels: l}}
+	}
+	c := fake.NewSimpleClientset(
+		owner("dead01", now.Add(-10*time.Minute)), owner("live01", now.Add(-10*time.Second)),
+		pod("nv-dead01-frontend", map[string]string{"app": "frontend", LabelRunID: "dead01"}),
+		pod("nv-live01-frontend", map[string]string{"app": "frontend", LabelRunID: "live01"}),
+		pod("frontend-7d9f-x", map[string]string{"app": "frontend"}),
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "app-config", Namespace: "production"}},
+	)
+	left, err := FindLeftoverOwners(ctx, c, 3*time.Minute, "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].RunID != "dead01" || left[0].Name != "netverify-dead01" {
+		t.Fatalf("leftover owners %+v, want dead01's only", left)
+	}
+	if err := DeleteLive(ctx, c, "production", LabelRunID+"=dead01", true); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := c.CoreV1().Pods("production").List(ctx, metav1.ListOptions{})
+	cms, _ := c.CoreV1().ConfigMaps("production").List(ctx, metav1.ListOptions{})
+	var names []string
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+	}
+	for _, cm := range cms.Items {
+		names = append(names, cm.Name)
+	}
+	if got := strings.Join(names, ","); got != "frontend-7d9f-x,nv-live01-frontend,app-config,netverify-live01" {
+		t.Errorf("left in production: %s", got)
 	}
 }

@@ -28,7 +28,9 @@ func NewCommand(streams kube.Streams, kf *kube.Flags) *cobra.Command {
 		Short: "Delete the namespaces of netverify runs that are no longer alive",
 		Long: `Cleanup deletes the namespaces that runs created (label netverify.io/run-id)
 and whose heartbeat (refreshed every 30s while a run is alive) is older than
---older-than, with the ClusterNetworkPolicies such runs created. It never touches a live run's objects nor a deploy/
+--older-than, with the ClusterNetworkPolicies such runs created and the
+probe pods they left in existing namespaces (in-place checks: their owner
+ConfigMap netverify-<run id> and the pods labelled with the run id). It never touches a live run's objects nor a deploy/
 installation (which carries no run id). --run-id deletes one run's
 namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --keep").`,
 		Example: `  # what would be deleted, then delete it
@@ -83,7 +85,15 @@ namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --kee
 					}
 				}
 			}
-			if len(left) == 0 && len(cnps) == 0 {
+			// probe pods of in-place checks, in existing namespaces
+			owners, err := orchestrator.FindLeftoverOwners(ctx, clients.Clientset, olderThan, runID, time.Now())
+			switch {
+			case apierrors.IsForbidden(err):
+				fmt.Fprintf(streams.ErrOut, "warning: not looking for probe pods of killed runs in existing namespaces: %v\n", err)
+			case err != nil:
+				return &kube.ExitError{Code: results.ExitError, Err: err}
+			}
+			if len(left) == 0 && len(cnps) == 0 && len(owners) == 0 {
 				fmt.Fprintln(streams.ErrOut, "nothing to clean up")
 				return nil
 			}
@@ -101,11 +111,19 @@ namespaces whatever their age (e.g. after "` + cliname.Placeholder + ` run --kee
 				fmt.Fprintf(streams.Out, "%s namespace %s (run %s, last heartbeat %s ago)\n", verb, l.Namespace, l.RunID, l.Age.Round(time.Second))
 				names = append(names, l.Namespace)
 			}
+			for _, o := range owners {
+				fmt.Fprintf(streams.Out, "%s the probe pods of run %s in namespace %s, and their owner ConfigMap %s (last heartbeat %s ago)\n", verb, o.RunID, o.Namespace, o.Name, o.Age.Round(time.Second))
+			}
 			if dryRun {
 				return nil
 			}
 			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
+			for _, o := range owners {
+				if err := orchestrator.DeleteLive(wctx, clients.Clientset, o.Namespace, orchestrator.LabelRunID+"="+o.RunID, wait); err != nil {
+					return &kube.ExitError{Code: results.ExitError, Err: err}
+				}
+			}
 			if err := orchestrator.DeleteClusterPolicies(wctx, clients.Policies, cnpNames); err != nil {
 				return &kube.ExitError{Code: results.ExitError, Err: err}
 			}
