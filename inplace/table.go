@@ -14,10 +14,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 
 	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/scenarios"
@@ -40,8 +42,14 @@ type Live struct {
 	Namespaces []policy.Namespace // every namespace (for namespaceSelectors)
 	Workloads  []*Workload        // of the checked namespaces, sorted
 	Services   []corev1.Service   // of the checked namespaces with a selector and a ClusterIP
-	Pods       []policy.Pod       // of the checked namespaces
+	Pods       []policy.Pod       // of the checked namespaces (and the cluster DNS)
 	Policies   []networkingv1.NetworkPolicy
+	// DNS are the cluster DNS's pods (kube-system/kube-dns), the targets of
+	// name lookups.
+	DNS []policy.Pod
+	// ClusterPolicies are the cluster's own ClusterNetworkPolicies, when
+	// it serves them (set by the caller).
+	ClusterPolicies []cnpv1.ClusterNetworkPolicy
 }
 
 // Discover reads the checked namespaces' workloads, pods, Services and
@@ -64,6 +72,9 @@ func Discover(ctx context.Context, c kubernetes.Interface, namespaces []string) 
 		if err := l.discover(ctx, c, ns); err != nil {
 			return nil, err
 		}
+	}
+	if err := l.discoverDNS(ctx, c, namespaces); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(l.Workloads, func(a, b *Workload) int { return strings.Compare(a.String(), b.String()) })
 	return l, nil
@@ -146,6 +157,70 @@ func (l *Live) discover(ctx context.Context, c kubernetes.Interface, ns string) 
 	}
 	l.Policies = append(l.Policies, nps.Items...)
 	return nil
+}
+
+// discoverDNS reads the cluster DNS's pods and the policies of its
+// namespace (unless checked already), so name lookups can be decided. A
+// cluster without kube-system/kube-dns has none: no lookup rows.
+func (l *Live) discoverDNS(ctx context.Context, c kubernetes.Interface, checked []string) error {
+	svc, err := c.CoreV1().Services(dnsNamespace).Get(ctx, dnsService, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the cluster DNS Service %s/%s: %w", dnsNamespace, dnsService, err)
+	}
+	pods, err := c.CoreV1().Pods(dnsNamespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
+	if err != nil || len(svc.Spec.Selector) == 0 {
+		return nil // (a lookup row needs them; without, there is none)
+	}
+	for _, p := range pods.Items {
+		if p.Status.PodIP == "" || p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		pp := policy.Pod{Namespace: dnsNamespace, Name: p.Name, Labels: p.Labels, IP: p.Status.PodIP}
+		for _, ct := range p.Spec.Containers {
+			pp.Ports = append(pp.Ports, ct.Ports...)
+		}
+		l.DNS = append(l.DNS, pp)
+		if !slices.Contains(checked, dnsNamespace) {
+			l.Pods = append(l.Pods, pp)
+		}
+	}
+	if slices.Contains(checked, dnsNamespace) {
+		return nil
+	}
+	nps, err := c.NetworkingV1().NetworkPolicies(dnsNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing NetworkPolicies in %s: %w", dnsNamespace, err)
+	}
+	l.Policies = append(l.Policies, nps.Items...)
+	return nil
+}
+
+// The cluster DNS, as kubeadm and most distributions name it.
+const (
+	dnsNamespace = "kube-system"
+	dnsService   = "kube-dns"
+)
+
+// Engine returns the semantics engine of the live policies (and the
+// cluster's ClusterNetworkPolicies), with the outsider namespace (created
+// by the run, without labels but its name) known too.
+func (l *Live) Engine(outsider string, opts ...policy.Option) (policy.Decider, error) {
+	nss := append(slices.Clone(l.Namespaces), policy.Namespace{Name: outsider, Labels: map[string]string{corev1.LabelMetadataName: outsider}})
+	eng, err := policy.NewEngine(nss, l.Pods, l.Policies, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("the live policies: %w", err)
+	}
+	if len(l.ClusterPolicies) == 0 {
+		return eng, nil
+	}
+	tiered, err := policy.NewTieredEngine(eng, l.ClusterPolicies)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's ClusterNetworkPolicies: %w", err)
+	}
+	return tiered, nil
 }
 
 // bare reports whether a ReplicaSet has no controller (a Deployment's are
@@ -241,11 +316,10 @@ func (r Row) Verdict() policy.Verdict {
 
 // Table computes every source × target of the checked namespaces. outsider
 // names the namespace of the outsider source (created by the run).
-func Table(l *Live, outsider string) ([]Row, error) {
-	nss := append(slices.Clone(l.Namespaces), policy.Namespace{Name: outsider})
-	eng, err := policy.NewEngine(nss, l.Pods, l.Policies)
+func Table(l *Live, outsider string, opts ...policy.Option) ([]Row, error) {
+	eng, err := l.Engine(outsider, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("the live policies: %w", err)
+		return nil, err
 	}
 	var sources []Source
 	var targets []Target

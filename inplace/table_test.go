@@ -13,6 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
+	"sigs.k8s.io/yaml"
+
+	"github.com/netverify/netverify/scenarios"
 )
 
 // production is the hardening guide's namespace: three Deployments with
@@ -152,5 +155,76 @@ func TestDiscoverUnknownNamespace(t *testing.T) {
 	c := fake.NewClientset(production()...)
 	if _, err := Discover(context.Background(), c, []string{"prod"}); err == nil || !strings.Contains(err.Error(), `namespace "prod" not found`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The zero-config scenario is a valid in-place scenario (it loads back),
+// with a probe pod per workload, one without labels and one from
+// elsewhere, each row expecting what the live policies decide, with the
+// rule; UDP and unserved ports are left out with a note.
+func TestZeroConfigScenario(t *testing.T) {
+	t.Parallel()
+	objs := production(ingressFrom("backend-allow-frontend", "backend", "frontend", 8080),
+		ingressFrom("database-allow-backend", "database", "backend", 5432))
+	objs = append(objs,
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "syslog", Namespace: "production"},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.60", Selector: map[string]string{"app": "backend"},
+				Ports: []corev1.ServicePort{{Port: 514, Protocol: corev1.ProtocolUDP}}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kube-dns", Namespace: "kube-system"},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", Selector: map[string]string{"k8s-app": "kube-dns"}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "coredns-0", Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-dns"}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.244.0.2"}},
+	)
+	l, err := Discover(context.Background(), fake.NewClientset(objs...), []string{"production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, notes, err := l.Scenario(ZeroConfig{Name: "live-production", MetadataIPs: []string{"169.254.169.254"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := yaml.Marshal(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scenarios.LoadBytes("zero-config", data); err != nil {
+		t.Fatalf("the zero-config scenario does not load: %v\n%s", err, data)
+	}
+	var pods []string
+	for _, p := range sc.Spec.Pods {
+		pods = append(pods, p.Namespace+"/"+p.Name+"="+p.Impersonate)
+	}
+	if got := strings.Join(pods, " "); got != "production/as-deploy-backend=deployment/backend production/as-deploy-database=deployment/database production/as-deploy-frontend=deployment/frontend production/no-labels= elsewhere/no-labels=" {
+		t.Errorf("pods: %s", got)
+	}
+	rows := map[string]scenarios.Expectation{}
+	for _, e := range sc.Spec.Expect {
+		rows[e.From+" → "+e.To+" "+e.Port] = e
+	}
+	for conn, want := range map[string]string{
+		"production/no-labels → svc:production/database-service 5432":                "false production/database-allow-backend",
+		"production/as-deploy-frontend → svc:production/backend-service 8080":        "true production/backend-allow-frontend ingress[0]",
+		"elsewhere/no-labels → workload:production/deployment/backend 8080":          "false production/backend-allow-frontend",
+		"production/as-deploy-frontend → dns:kubernetes.default.svc.cluster.local ":  "true",
+		"production/as-deploy-database → ip:169.254.169.254 80":                      "true",
+		"production/as-deploy-database → workload:production/deployment/frontend 80": "true",
+	} {
+		e, ok := rows[conn]
+		if !ok {
+			t.Errorf("no row %s", conn)
+			continue
+		}
+		allowed, rule, _ := strings.Cut(want, " ")
+		if fmt.Sprint(e.IsAllowed()) != allowed || !strings.Contains(e.DecidedBy, rule) {
+			t.Errorf("%s: allowed %v (%s), want %s (%s)", conn, e.IsAllowed(), e.DecidedBy, allowed, rule)
+		}
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "svc:production/syslog 514/UDP: not probed") {
+		t.Errorf("notes %q, want the UDP port left out", notes)
+	}
+	for _, e := range sc.Spec.Expect {
+		if strings.Contains(e.To, "syslog") {
+			t.Errorf("a UDP row: %+v", e)
+		}
 	}
 }

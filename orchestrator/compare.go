@@ -70,6 +70,9 @@ func compare(s *probeState) results.Result {
 	if e.Note != "" {
 		res.Reason = strings.TrimPrefix(res.Reason+"; "+e.Note, "; ")
 	}
+	if res.DecidedBy == "" {
+		res.DecidedBy = e.DecidedBy // the rule the engine expects to decide it
+	}
 	return res
 }
 

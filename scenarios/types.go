@@ -178,6 +178,10 @@ type Expectation struct {
 	// reason: e.g. that the cluster's own ClusterNetworkPolicies decide the
 	// connection rather than the scenario's policies.
 	Note string `json:"-"`
+	// DecidedBy, set by a run (never read from YAML), is the policy rule
+	// that decides the expectation when the semantics engine computed it
+	// (a zero-config run): reported with the observation.
+	DecidedBy string `json:"-"`
 	// NoControl, set by a run (never read from YAML), says why the
 	// connection has no control probe: the cluster's own policies, in
 	// effect before the run, already decide it.

@@ -93,6 +93,7 @@ func (o *options) prepareClusterPolicies(ctx context.Context, t *target) error {
 		}
 		own = append(own, c)
 	}
+	t.clusterPolicies = own
 	var notes []string
 	if o.scs, notes, err = avoidPriorities(o.scs, own); err != nil {
 		return err
@@ -227,6 +228,9 @@ func decidedByCluster(w io.Writer, scs []*scenarios.Scenario, cluster []cnpv1.Cl
 	out := make([]*scenarios.Scenario, len(scs))
 	for i, sc := range scs {
 		out[i] = sc
+		if sc.InPlace() {
+			continue // the live policies and the cluster's are tested together (see inplace.Live.Engine)
+		}
 		own := asCreated(sc) // the scenario's policies only
 		with := *own         // and the cluster's
 		with.Spec.ClusterNetworkPolicies = append(append([]cnpv1.ClusterNetworkPolicy{}, own.Spec.ClusterNetworkPolicies...), markClusters(cluster, sc)...)

@@ -8,9 +8,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netverify/netverify/inplace"
 	"github.com/netverify/netverify/internal/cli/kube"
+	"github.com/netverify/netverify/orchestrator"
+	"github.com/netverify/netverify/policy"
+	"github.com/netverify/netverify/scenarios"
 )
 
 // readLive reads the live objects the in-place scenarios name
@@ -63,4 +69,73 @@ func LivePermissions(ns string) []kube.Permission {
 		p("get", "", "services", ""), p("list", "", "services", ""),
 		p("list", "policy", "poddisruptionbudgets", ""),
 	}
+}
+
+// zeroConfig reports whether the run checks namespaces in place without a
+// scenario (-n, --all-namespaces).
+func (o *options) zeroConfig() bool { return len(o.namespaces) > 0 || o.allNamespaces }
+
+// prepareInPlace adds the zero-config scenario (-n, --all-namespaces),
+// then reads what every in-place scenario names and checks the run's
+// permissions in those namespaces.
+func (o *options) prepareInPlace(ctx context.Context, t *target) error {
+	if o.zeroConfig() {
+		sc, err := o.zeroConfigScenario(ctx, t)
+		if err != nil {
+			return err
+		}
+		o.scs = append(o.scs, sc)
+	}
+	var err error
+	t.live, err = o.readLive(ctx, t.clients)
+	return err
+}
+
+// zeroConfigScenario computes the scenario of the checked namespaces from
+// their live policies (inplace.Live.Scenario).
+func (o *options) zeroConfigScenario(ctx context.Context, t *target) (*scenarios.Scenario, error) {
+	c := t.clients.Clientset
+	namespaces := o.namespaces
+	if o.allNamespaces {
+		list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("--all-namespaces: listing namespaces: %w", err)
+		}
+		for _, ns := range list.Items {
+			if _, run := ns.Labels[orchestrator.LabelRunID]; run || slices.Contains(o.excludeNamespaces, ns.Name) || ns.DeletionTimestamp != nil {
+				continue
+			}
+			namespaces = append(namespaces, ns.Name)
+		}
+	}
+	for _, ns := range namespaces {
+		perms := []kube.Permission{{Verb: "list", Resource: "pods", Namespace: ns}, {Verb: "list", Resource: "services", Namespace: ns},
+			{Verb: "list", Group: "networking.k8s.io", Resource: "networkpolicies", Namespace: ns},
+			{Verb: "list", Group: "apps", Resource: "deployments", Namespace: ns}, {Verb: "list", Group: "apps", Resource: "statefulsets", Namespace: ns},
+			{Verb: "list", Group: "apps", Resource: "daemonsets", Namespace: ns}, {Verb: "list", Group: "apps", Resource: "replicasets", Namespace: ns}}
+		if err := kube.CheckAccess(ctx, c, perms); err != nil {
+			return nil, err
+		}
+	}
+	live, err := inplace.Discover(ctx, c, namespaces)
+	if err != nil {
+		return nil, err
+	}
+	live.ClusterPolicies = t.clusterPolicies
+	name := "live-" + strings.Join(namespaces, "-")
+	if len(namespaces) != 1 || len(name) > scenarios.MaxNameLength {
+		name = fmt.Sprintf("live-%d-namespaces", len(namespaces))
+	}
+	var engine []policy.Option
+	if t.ranges != nil {
+		engine = append(engine, t.ranges)
+	}
+	sc, notes, err := live.Scenario(inplace.ZeroConfig{Name: name, MetadataIPs: o.metadataIPs, Engine: engine})
+	for _, n := range notes {
+		fmt.Fprintf(o.streams.ErrOut, "note: %s\n", n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sc, nil
 }

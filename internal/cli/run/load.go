@@ -26,7 +26,7 @@ func (o *options) load(ctx context.Context) error {
 		}
 		scs = loaded
 	}
-	if len(o.files) == 0 || o.builtin {
+	if (len(o.files) == 0 && !o.zeroConfig()) || o.builtin {
 		b, err := scenarios.Builtin()
 		if err != nil {
 			return fmt.Errorf("built-in suite: %w", err)
@@ -47,7 +47,7 @@ func (o *options) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(scs) == 0 {
+	if len(scs) == 0 && !o.zeroConfig() {
 		return errors.New("no scenarios to run")
 	}
 	if err := o.checkInPlace(scs); err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/netverify/netverify/simulate"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
 // Permissions are what `netverify run` needs, cluster-wide.
@@ -131,6 +132,9 @@ type options struct {
 	pushgateway       string
 	metadataIPs       []string
 	externalTarget    string
+	namespaces        []string // -n: check these existing namespaces in place (zero-config)
+	allNamespaces     bool     // -A
+	excludeNamespaces []string
 
 	cleanupCommand string // how the user runs cleanup (under kubectl: kubectl netverify cleanup)
 
@@ -176,6 +180,9 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 		Example: `  # Run the built-in suite on the current kubectl context
   ` + cliname.Placeholder + ` run
 
+  # Check a live namespace in place: its own policies on its own workloads
+  ` + cliname.Placeholder + ` run -n production -o wide
+
   # Run your own scenarios (a file, a directory, or - for stdin)
   ` + cliname.Placeholder + ` run -f scenarios/
 
@@ -213,6 +220,9 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 	f.BoolVar(&o.builtin, "builtin", false, "also run the built-in suite when -f is given")
 	f.StringSliceVar(&o.only, "scenario", nil, "run only the named scenarios (comma-separated, repeatable)")
 	f.StringSliceVar(&o.skip, "skip", nil, "skip the named scenarios (comma-separated, repeatable)")
+	f.StringArrayVarP(&o.namespaces, "namespace", "n", nil, "check this existing namespace in place: its live policies on its own workloads, every row computed by the semantics engine (repeatable; no built-in suite unless --builtin)")
+	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "check every namespace in place (but --exclude-namespace and netverify's own)")
+	f.StringArrayVar(&o.excludeNamespaces, "exclude-namespace", []string{"kube-system", "kube-public", "kube-node-lease"}, "with --all-namespaces: leave this namespace out (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(outputFormats(), "|"))
 	f.BoolVar(&o.onlyFailures, "only-failures", false, "table, wide and markdown show only failed, broken and inconclusive rows (the summary still counts all); no effect on json and junit")
 	f.BoolVar(&o.dryRun, "dry-run", false, "run on a simulated cluster: the table expected from the policies (-o wide adds the deciding rule); no cluster needed, nothing created")
@@ -289,6 +299,9 @@ type target struct {
 	ranges policy.Option
 	// live is what in-place scenarios name on the cluster.
 	live *inplace.Facts
+	// clusterPolicies are the cluster's own ClusterNetworkPolicies (when
+	// served and readable).
+	clusterPolicies []cnpv1.ClusterNetworkPolicy
 }
 
 // connect returns the real cluster, once it has checked that the run may do
@@ -302,18 +315,18 @@ func (o *options) connect(ctx context.Context) (target, error) {
 		return target{}, err
 	}
 	t := target{clients: clients, exec: o.env.NewExecutor(clients), clock: o.env.Clock}
-	if t.live, err = o.readLive(ctx, clients); err != nil {
-		return target{}, err
-	}
 	if o.ranges.Set() {
 		// the user's word (e.g. the CNI's pools) over what the cluster says
 		opts, _ := o.ranges.Option() // validate checked them
 		t.ranges = opts[0]
-		return t, o.prepareClusterPolicies(ctx, &t)
+		if err := o.prepareClusterPolicies(ctx, &t); err != nil {
+			return target{}, err
+		}
+		return t, o.prepareInPlace(ctx, &t)
 	}
 	ranges, notes := clusterRanges(ctx, clients.Clientset)
 	t.ranges = policy.WithClusterRanges(ranges)
-	if o.expect == expectPolicies {
+	if o.expect == expectPolicies || o.zeroConfig() {
 		// the expectations again, now that the cluster says where its pods
 		// and Services are
 		for _, n := range notes {
@@ -326,7 +339,7 @@ func (o *options) connect(ctx context.Context) (target, error) {
 	if err := o.prepareClusterPolicies(ctx, &t); err != nil {
 		return target{}, err
 	}
-	return t, nil
+	return t, o.prepareInPlace(ctx, &t)
 }
 
 // permissions are Permissions plus what --report-configmap and

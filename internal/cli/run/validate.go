@@ -69,6 +69,19 @@ func (o *options) validate() error {
 	if o.historySize < 1 {
 		add("--history %d: must be at least 1", o.historySize)
 	}
+	switch {
+	case o.allNamespaces && len(o.namespaces) > 0:
+		add("--namespace and --all-namespaces: give one or the other")
+	case o.zeroConfig() && o.dryRun:
+		add("--namespace/--all-namespaces check live namespaces in place: --dry-run has no cluster to read them from")
+	case o.zeroConfig() && o.expect == expectPolicies:
+		add("--namespace/--all-namespaces already compute every row from the live policies: leave out --expect=policies")
+	}
+	for _, ns := range o.namespaces {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			add("--namespace %q: not a namespace name: %s", ns, strings.Join(msgs, "; "))
+		}
+	}
 	if o.expect != expectScenario && o.expect != expectPolicies {
 		add("--expect %q: want %s or %s", o.expect, expectScenario, expectPolicies)
 	}
