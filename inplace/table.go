@@ -39,6 +39,7 @@ func (w *Workload) String() string { return w.Namespace + "/" + w.Ref.String() }
 
 // Live is what Discover read from the cluster.
 type Live struct {
+	Checked    []string           // the checked namespaces
 	Namespaces []policy.Namespace // every namespace (for namespaceSelectors)
 	Workloads  []*Workload        // of the checked namespaces, sorted
 	Services   []corev1.Service   // of the checked namespaces with a selector and a ClusterIP
@@ -72,6 +73,7 @@ func Discover(ctx context.Context, c kubernetes.Interface, namespaces []string) 
 		if err := l.discover(ctx, c, ns); err != nil {
 			return nil, err
 		}
+		l.Checked = append(l.Checked, ns)
 	}
 	if err := l.discoverDNS(ctx, c, namespaces); err != nil {
 		return nil, err
@@ -208,7 +210,12 @@ const (
 // cluster's ClusterNetworkPolicies), with the outsider namespace (created
 // by the run, without labels but its name) known too.
 func (l *Live) Engine(outsider string, opts ...policy.Option) (policy.Decider, error) {
-	nss := append(slices.Clone(l.Namespaces), policy.Namespace{Name: outsider, Labels: map[string]string{corev1.LabelMetadataName: outsider}})
+	return l.engineWith([]policy.Namespace{{Name: outsider, Labels: map[string]string{corev1.LabelMetadataName: outsider}}}, opts...)
+}
+
+// engineWith is Engine with the namespaces a run creates.
+func (l *Live) engineWith(created []policy.Namespace, opts ...policy.Option) (policy.Decider, error) {
+	nss := append(slices.Clone(l.Namespaces), created...)
 	eng, err := policy.NewEngine(nss, l.Pods, l.Policies, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("the live policies: %w", err)
@@ -256,11 +263,11 @@ func (s Source) String() string {
 }
 
 // podName names the source's probe pod in reasons: "probe-as-deployment-frontend".
-func (s Source) podName(i int) string {
+func (s Source) podName(int) string {
 	if s.Workload != nil {
-		return "probe-as-" + s.Workload.Ref.Kind + "-" + s.Workload.Ref.Name
+		return podName(s.Workload.Ref)
 	}
-	return fmt.Sprintf("probe-no-labels-%d", i)
+	return "no-labels"
 }
 
 // Target is a port the table connects to: a Service port (by ClusterIP) or

@@ -228,3 +228,33 @@ func TestZeroConfigScenario(t *testing.T) {
 		}
 	}
 }
+
+// A typo in a policy's podSelector, and the Kyverno template's
+// namespaceSelector name=kube-system (a label kube-system does not carry),
+// are named as findings.
+func TestFindings(t *testing.T) {
+	t.Parallel()
+	dns := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "allow-dns-egress", Namespace: "production"},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"name": "kube-system"}}}}}}}}
+	c := fake.NewClientset(production(ingressFrom("database-allow-backend", "databse", "backend", 5432),
+		ingressFrom("backend-allow-frontend", "backend", "frontnd", 8080), dns)...)
+	l, err := Discover(context.Background(), c, []string{"production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(l.Findings(), "\n")
+	for _, want := range []string{
+		"production/database-allow-backend: podSelector app=databse selects no pod in production: the policy protects nothing",
+		"production/backend-allow-frontend ingress[0].from[0]: podSelector app=frontnd matches no pod in production",
+		"production/allow-dns-egress egress[0].to[0]: namespaceSelector name=kube-system matches no namespace",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("findings:\n%s\nwant %q", got, want)
+		}
+	}
+	if l2, _ := Discover(context.Background(), fake.NewClientset(production(ingressFrom("database-allow-backend", "database", "backend", 5432))...), []string{"production"}); len(l2.Findings()) != 0 {
+		t.Errorf("findings without a mistake: %q", l2.Findings())
+	}
+}

@@ -104,6 +104,9 @@ func (l *Live) Scenario(zc ZeroConfig) (*scenarios.Scenario, []string, error) {
 	for _, n := range sortedValues(skipped) {
 		notes = append(notes, n)
 	}
+	if err := l.addWitnesses(sc, rows, zc.Engine); err != nil {
+		return nil, nil, err
+	}
 	// a lookup and the metadata addresses, from every source
 	for _, src := range l.sources(rows) {
 		from := src.Namespace + "/" + names[src.String()]
@@ -132,7 +135,7 @@ func (l *Live) Scenario(zc ZeroConfig) (*scenarios.Scenario, []string, error) {
 		}
 	}
 	if len(sc.Spec.Expect) == 0 {
-		return nil, notes, fmt.Errorf("nothing to check in %s: no workload, Service or declared port", strings.Join(l.checked(), ", "))
+		return nil, notes, fmt.Errorf("nothing to check in %s: no workload, Service or declared port", strings.Join(l.Checked, ", "))
 	}
 	return sc, notes, nil
 }
@@ -180,17 +183,6 @@ func (l *Live) sources(rows []Row) []Source {
 		if !seen[r.From.String()] {
 			seen[r.From.String()] = true
 			out = append(out, r.From)
-		}
-	}
-	return out
-}
-
-// checked are the namespaces whose workloads or Services were read.
-func (l *Live) checked() []string {
-	var out []string
-	for _, w := range l.Workloads {
-		if len(out) == 0 || out[len(out)-1] != w.Namespace {
-			out = append(out, w.Namespace)
 		}
 	}
 	return out

@@ -246,8 +246,8 @@ func (x *run) witnesses(ctx context.Context, plan *Plan, states []*probeState) e
 			s.Expectation.Note = strings.TrimPrefix(s.Expectation.Note+"; the target answered "+by+" in this run", "; ")
 			continue
 		}
-		s.outcome = Inconclusive{Why: fmt.Sprintf("%s: blocked, but nothing in this run reached %s %s/%d (every pod of the scenario tried), so the block proves nothing: the target may not serve it; "+
-			"add a source the policies admit (an expectation allowed: true)", results.ReasonNoWitness, s.Expectation.To, strings.ToUpper(s.Protocol), s.req.Port)}
+		s.outcome = Inconclusive{Why: fmt.Sprintf("%s: blocked, but nothing in this run reached %s %d/%s (every pod of the scenario tried): the target may not serve it; "+
+			"add a source the policies admit (allowed: true)", results.ReasonNoWitness, s.Expectation.To, s.req.Port, strings.ToUpper(s.Protocol))}
 	}
 	return nil
 }

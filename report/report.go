@@ -168,6 +168,10 @@ func printableReport(rep *results.Report) *results.Report {
 		n.Node = printable(n.Node)
 		c.Nodes[i] = n
 	}
+	c.Findings = make([]string, len(rep.Findings))
+	for i, f := range rep.Findings {
+		c.Findings[i] = printable(f)
+	}
 	c.Results = make([]results.Result, len(rep.Results))
 	for i, r := range rep.Results {
 		r.Scenario = printable(r.Scenario)

@@ -132,6 +132,9 @@ func writeTable(w io.Writer, rep *results.Report, opts Options, wide bool) error
 	for _, n := range rep.Nodes {
 		b.WriteString("Node " + n.String() + "\n")
 	}
+	for _, f := range rep.Findings {
+		b.WriteString("Finding: " + f + "\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -172,8 +172,13 @@ type Report struct {
 	Enforcement *Enforcement `json:"enforcement,omitempty"`
 	// Nodes summarizes the denied connections per node (NodesOf); absent
 	// when the run's pods ran on one node.
-	Nodes   []NodeSummary `json:"nodes,omitempty"`
-	Results []Result      `json:"results"`
+	Nodes []NodeSummary `json:"nodes,omitempty"`
+	// Findings are what a run checking live namespaces in place found in
+	// their policies besides the probes: a selector that matches nothing
+	// (a typo protects no one), a namespace selector that matches no
+	// namespace.
+	Findings []string `json:"findings,omitempty"`
+	Results  []Result `json:"results"`
 }
 
 // Enforcement is how long policies took to take effect, measured on the

@@ -130,6 +130,7 @@ func (o *options) zeroConfigScenario(ctx context.Context, t *target) (*scenarios
 	if t.ranges != nil {
 		engine = append(engine, t.ranges)
 	}
+	o.findings = live.Findings()
 	sc, notes, err := live.Scenario(inplace.ZeroConfig{Name: name, MetadataIPs: o.metadataIPs, Engine: engine})
 	for _, n := range notes {
 		fmt.Fprintf(o.streams.ErrOut, "note: %s\n", n)

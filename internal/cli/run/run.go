@@ -135,6 +135,7 @@ type options struct {
 	namespaces        []string // -n: check these existing namespaces in place (zero-config)
 	allNamespaces     bool     // -A
 	excludeNamespaces []string
+	findings          []string // of the live policies (zero-config), for the report
 
 	cleanupCommand string // how the user runs cleanup (under kubectl: kubectl netverify cleanup)
 
@@ -406,6 +407,7 @@ func (o *options) run(parent context.Context) error {
 		return fail(err)
 	}
 	rep.Version = version.Version
+	rep.Findings = o.findings
 	if !o.dryRun && o.env.Context != nil {
 		rep.Context = o.env.Context()
 	}
