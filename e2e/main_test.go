@@ -207,8 +207,13 @@ func leftovers(prefix string) (string, error) {
 	if err != nil {
 		return cnps, err
 	}
+	// probe pods in existing namespaces (in place), named <prefix>-<run id>-…
+	pods, err := kubectlErr("get", "pods", "-A", "-l", "netverify.io/run-id", "-o", "name")
+	if err != nil {
+		return pods, err
+	}
 	var left []string
-	for _, n := range strings.Fields(out + " " + cnps) {
+	for _, n := range strings.Fields(out + " " + cnps + " " + pods) {
 		_, name, _ := strings.Cut(n, "/")
 		if strings.HasPrefix(name, prefix) {
 			left = append(left, n)
