@@ -5,9 +5,9 @@
 // Only connections checked in place are reported: for every namespace named
 // in a result's Live (the existing namespaces the connection was checked in),
 // one report object holds one entry per expectation checked there. A
-// connection between two live namespaces appears in both reports. Results of
-// the namespaces a run creates and deletes again are not reported: their
-// report would outlive its namespace by nothing.
+// connection between two live namespaces appears in both reports. Results in
+// the namespaces a run creates are not reported: those namespaces are gone
+// when the run ends, and a report would have nowhere to live.
 //
 // Two formats, both built as unstructured objects:
 //
@@ -30,13 +30,13 @@
 //
 //   - result: pass → pass, fail → fail, error → error. Both APIs allow only
 //     pass, fail, warn, error and skip. inconclusive → error: the check could
-//     not decide whether the policy is enforced, which is what error means in
-//     both ("the policy could not be evaluated"); warn would claim the
+//     not decide whether the policy is enforced, and both APIs define error
+//     as a policy that could not be evaluated; warn would claim the
 //     requirement was not met. skipped → skip, and implementation-defined →
 //     skip as well: the NetworkPolicy API leaves that answer to the CNI, so
-//     no requirement applied ("not selected based on applicability"); a pass
-//     would claim a requirement was met. The property "status" always keeps
-//     netverify's own status, so nothing is lost.
+//     no requirement applied, which is what skip stands for in both APIs; a
+//     pass would claim a requirement was met. The property "status" always
+//     keeps netverify's own status, so nothing is lost.
 //   - policy: the scenario's name ("netverify" when it has none); rule: the
 //     expectation's name, or "from → to port" when it has none.
 //   - message: what was expected and observed and why (the result's reason),
