@@ -2,7 +2,7 @@
 # build.sh builds the local cluster's Go parts from the Go module proxy into
 # $NETVERIFY_CACHE (default $HOME/.cache/netverify), keyed by version.
 # A finished build leaves a .done marker; re-running is a no-op.
-#   build.sh [kubernetes|cilium|coredns|cnp-crd|all]
+#   build.sh [kubernetes|cilium|coredns|cnp-crd|openreports-crd|all]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -99,12 +99,30 @@ build_cnp_crd() {
   touch "$out/.done"
 }
 
+# build_openreports_crd keeps the CRDs of the reports-api module netverify
+# builds against (config/crd: Report and ClusterReport), so the local cluster
+# serves the openreports.io kinds the policyreport package writes.
+build_openreports_crd() {
+  local out="$CACHE/openreports-$OPENREPORTS_VERSION"
+  [[ -f "$out/.done" ]] && { log "OpenReports CRDs $OPENREPORTS_VERSION cached"; return; }
+  log "fetching the OpenReports CRDs (reports-api $OPENREPORTS_VERSION)"
+  local required; required=$(awk '$1 == "github.com/openreports/reports-api" {print $2; exit}' "$here/../../go.mod")
+  [[ "$required" == "$OPENREPORTS_VERSION" ]] || {
+    log "go.mod requires reports-api ${required:-(none)}, versions.env says $OPENREPORTS_VERSION"; exit 1; }
+  rm -rf "$out"; mkdir -p "$out/crds"
+  go mod download -json "github.com/openreports/reports-api@$OPENREPORTS_VERSION" >/dev/null
+  local mdir; mdir="$(go env GOMODCACHE)/github.com/openreports/reports-api@$OPENREPORTS_VERSION"
+  cp "$mdir"/config/crd/openreports.io_reports.yaml "$mdir"/config/crd/openreports.io_clusterreports.yaml "$out/crds/"
+  touch "$out/.done"
+}
+
 what="${1:-all}"
 case "$what" in
   kubernetes) build_kubernetes ;;
   cilium) build_cilium ;;
   coredns) build_coredns ;;
   cnp-crd) build_cnp_crd ;;
-  all) build_kubernetes; build_cilium; build_coredns; build_cnp_crd ;;
-  *) echo "usage: $0 [kubernetes|cilium|coredns|cnp-crd|all]" >&2; exit 2 ;;
+  openreports-crd) build_openreports_crd ;;
+  all) build_kubernetes; build_cilium; build_coredns; build_cnp_crd; build_openreports_crd ;;
+  *) echo "usage: $0 [kubernetes|cilium|coredns|cnp-crd|openreports-crd|all]" >&2; exit 2 ;;
 esac

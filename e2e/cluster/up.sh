@@ -220,6 +220,10 @@ wait_for kubelet 60 kc get node "$NODE_NAME"
 # enforces it, in the others nothing does (the suites must say so).
 kc apply --server-side -f "$CNP_CRD_DIR" >/dev/null || fail_with kube-apiserver "applying the ClusterNetworkPolicy CRD failed"
 wait_for kube-apiserver 30 kc wait --for=condition=Established crd/clusternetworkpolicies.policy.networking.k8s.io --timeout=1s
+# The openreports.io kinds are served in every mode too, so netverify's policy
+# reports can be written and read back.
+kc apply --server-side -f "$OPENREPORTS_CRD_DIR" >/dev/null || fail_with kube-apiserver "applying the OpenReports CRDs failed"
+wait_for kube-apiserver 30 kc wait --for=condition=Established crd/reports.openreports.io crd/clusterreports.openreports.io --timeout=1s
 
 if [[ $CNI != none ]]; then
   # (the API server warns that Cilium's CRD schemas use the JSON-schema format
