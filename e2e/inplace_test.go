@@ -172,8 +172,17 @@ func TestInPlace(t *testing.T) {
 	stop := watchProbePods(t, "production", "monitoring")
 
 	t.Run("seed check", func(t *testing.T) {
-		res := runNetverify(t, "", "run", "-f", testdata("production/seed-check.yaml"), "-o", "json")
+		res := runNetverify(t, "", "run", "-f", testdata("production/seed-check.yaml"), "-o", "json", "--policy-reports")
 		rep := report(t, res)
+		if E.local { // the local cluster serves the OpenReports CRD: the results are there too
+			out := kubectl(t, "-n", "production", "get", "reports.openreports.io", "netverify", "-o", "jsonpath={.summary.pass} {.summary.fail} {.metadata.labels.netverify\\.io/reported-run-id}")
+			var pass, fail int
+			var id string
+			fmt.Sscan(out, &pass, &fail, &id)
+			if id != rep.RunID || pass+fail != 8 || E.enforces && fail != 0 || !E.enforces && fail == 0 {
+				t.Errorf("production's Report: pass %d, fail %d, run %s; want run %s's 8 results there (fails only without enforcement)", pass, fail, id, rep.RunID)
+			}
+		}
 		if E.enforces {
 			if res.code != 0 || rep.Summary.Passed != rep.Summary.Total {
 				t.Fatalf("exit %d, %+v; want every seed check passing\n%s\n%s", res.code, rep.Summary, res.stdout, res.stderr)

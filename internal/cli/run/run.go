@@ -26,12 +26,14 @@ import (
 	"github.com/netverify/netverify/internal/version"
 	"github.com/netverify/netverify/orchestrator"
 	"github.com/netverify/netverify/policy"
+	"github.com/netverify/netverify/policyreport"
 	"github.com/netverify/netverify/report"
 	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
 	"github.com/netverify/netverify/simulate"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/client-go/dynamic"
 	cnpv1 "sigs.k8s.io/network-policy-api/apis/v1alpha2"
 )
 
@@ -136,6 +138,7 @@ type options struct {
 	allNamespaces     bool     // -A
 	excludeNamespaces []string
 	findings          []string // of the live policies (zero-config), for the report
+	policyReports     bool
 
 	cleanupCommand string // how the user runs cleanup (under kubectl: kubectl netverify cleanup)
 
@@ -245,6 +248,7 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 	f.StringVar(&o.namespacePrefix, "namespace-prefix", "nv", "prefix of the namespaces a run creates")
 	f.StringVar(&o.reportConfigMap, "report-configmap", "", "also write the result and a bounded history to this ConfigMap (NAMESPACE/NAME), with a Warning Event on mismatches")
 	f.IntVar(&o.historySize, "history", 20, "runs kept in the report ConfigMap's history")
+	f.BoolVar(&o.policyReports, "policy-reports", false, "write the in-place results into each checked namespace as policy reports (openreports.io Report and wgpolicyk8s.io PolicyReport, those the cluster serves), replacing the previous run's")
 	f.StringVar(&o.pushgateway, "pushgateway", "", "push netverify_* metrics to this Prometheus Pushgateway URL")
 	f.StringVar(&o.expect, "expect", expectScenario, "where expectations come from: scenario (hand-written) or policies (every pod pair × declared port, computed by the semantics engine)")
 	f.StringSliceVar(&o.metadataIPs, "metadata-ip", []string{scenarios.MetadataIP, scenarios.MetadataIPAlibaba}, "cloud metadata addresses the built-in suite checks (one or two)")
@@ -496,6 +500,22 @@ func (o *options) publish(ctx context.Context, clients *kube.Clients, rep *resul
 			if err := inclusterreport.EmitMismatchEvent(ctx, clients.Clientset, ns, name, rep); err != nil {
 				return fmt.Errorf("emitting the mismatch Event: %w", err)
 			}
+		}
+	}
+	if o.policyReports && clients.Config != nil {
+		dyn, err := dynamic.NewForConfig(clients.RequestConfig())
+		if err != nil {
+			return fmt.Errorf("policy reports: %w", err)
+		}
+		written, warnings, err := policyreport.Write(ctx, dyn, clients.Clientset.Discovery(), rep, policyreport.Options{})
+		for _, w := range warnings {
+			fmt.Fprintf(o.streams.ErrOut, "warning: policy reports: %s\n", w)
+		}
+		if err != nil {
+			return fmt.Errorf("writing policy reports: %w", err)
+		}
+		for _, w := range written {
+			fmt.Fprintf(o.streams.ErrOut, "wrote %s\n", w)
 		}
 	}
 	if o.pushgateway != "" {
