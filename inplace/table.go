@@ -193,6 +193,12 @@ func (l *Live) discoverDNS(ctx context.Context, c kubernetes.Interface, checked 
 		return nil
 	}
 	nps, err := c.NetworkingV1().NetworkPolicies(dnsNamespace).List(ctx, metav1.ListOptions{})
+	if apierrors.IsForbidden(err) {
+		// its ingress side unknown: no lookup rows rather than guessed ones
+		l.Pods = slices.DeleteFunc(l.Pods, func(p policy.Pod) bool { return p.Namespace == dnsNamespace })
+		l.DNS = nil
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("listing NetworkPolicies in %s: %w", dnsNamespace, err)
 	}
