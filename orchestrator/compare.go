@@ -70,8 +70,13 @@ func compare(s *probeState) results.Result {
 	if e.Note != "" {
 		res.Reason = strings.TrimPrefix(res.Reason+"; "+e.Note, "; ")
 	}
-	if res.DecidedBy == "" {
-		res.DecidedBy = e.DecidedBy // the rule the engine expects to decide it
+	if e.DecidedBy != "" {
+		// what the policies say, computed before the run (in place: the
+		// live policies), over anything a simulated answer says
+		res.DecidedBy = e.DecidedBy
+		if res.Status == results.Fail {
+			res.Reason += "; the policies say " + e.DecidedBy
+		}
 	}
 	return res
 }
