@@ -59,8 +59,8 @@ type run struct {
 	// createdOwners are the owner ConfigMaps created in existing
 	// namespaces so far (in place)
 	createdOwners []*corev1.ConfigMap
-	createsCNPs bool     // the apply phase began creating ClusterNetworkPolicies
-	keep        bool     // the clean-up phase leaves the namespaces (Options.Keep)
+	createsCNPs   bool // the apply phase began creating ClusterNetworkPolicies
+	keep          bool // the clean-up phase leaves the namespaces (Options.Keep)
 }
 
 // Run takes scenarios through the pipeline:
