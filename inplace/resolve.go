@@ -28,7 +28,7 @@ type Facts struct {
 	Labels map[string]map[string]string
 	// Services are the live Services svc: targets name.
 	Services map[string]*corev1.Service
-	// Pods are the running pods (with an IP, not terminating; sorted by
+	// Pods are the Ready pods (with an IP, not terminating; sorted by
 	// name) of the workloads workload: targets name.
 	Pods map[string][]corev1.Pod
 	// Warnings are what may notice a probe pod without being disturbed by
@@ -152,13 +152,13 @@ func (f *Facts) target(ctx context.Context, c kubernetes.Interface, t scenarios.
 				return fmt.Errorf("listing the pods of %s in %s: %w", ref, t.Namespace, err)
 			}
 			for _, p := range list.Items {
-				if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" && p.DeletionTimestamp == nil && owned(&p, tmpl) {
+				if ready(&p) && p.Status.PodIP != "" && p.DeletionTimestamp == nil && owned(&p, tmpl) {
 					pods = append(pods, p)
 				}
 			}
 			slices.SortFunc(pods, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 			if len(pods) == 0 {
-				return fmt.Errorf("%s in namespace %s has no running pod to connect to", ref, t.Namespace)
+				return fmt.Errorf("%s in namespace %s has no Ready pod to connect to", ref, t.Namespace)
 			}
 			f.Pods[key] = pods
 		}
@@ -167,6 +167,20 @@ func (f *Facts) target(ctx context.Context, c kubernetes.Interface, t scenarios.
 		}
 	}
 	return nil
+}
+
+// ready: the pod runs and is Ready (it serves what its readiness probe
+// checks).
+func ready(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // owned: a pod of the workload carries its template's labels (a selector
