@@ -636,6 +636,12 @@ func TestAdmissionPolicy(t *testing.T) {
 				"'app.kubernetes.io/managed-by'", "'netverify.io/run-id'", "namespaceObject.metadata.labels",
 				"oldObject.metadata.labels", "'/pods/exec'", "'/secrets'", "'networking.k8s.io/networkpolicies'",
 				"request.name == 'netverify-report'", "request.namespace == 'netverify'",
+				// in place: the mark, the probe pods, exec by name, owner
+				// ConfigMaps, policy reports
+				"authorizer.group('netverify.io').resource('inplace')", ".check('use')",
+				"'netverify.io/never-ready'", "ownerReferences", "automountServiceAccountToken", "hostNetwork",
+				"allowPrivilegeEscalation", "request.name.matches('^[a-z0-9]{1,10}-[a-z0-9]{6}-')",
+				"request.name.matches('^netverify-[a-z0-9]{6}$')", "'openreports.io/reports'", "'wgpolicyk8s.io/policyreports'",
 			} {
 				if !strings.Contains(all, want) {
 					t.Errorf("the policy's expressions never mention %s", want)
