@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -31,7 +33,11 @@ import (
 
 const (
 	kustomizeBase = "kustomize/base"
-	chartDir      = "helm/netverify"
+	// kustomizeInPlace is the base with in-place checks of namespace
+	// "production", the twin of the chart with inPlace.namespaces
+	// [production].
+	kustomizeInPlace = "kustomize/inplace"
+	chartDir         = "helm/netverify"
 	// kubeVersion is the local cluster's; the chart needs >= 1.30.
 	kubeVersion = "v1.37.2"
 )
@@ -84,11 +90,11 @@ func parse(text string) (manifest, error) {
 	}
 }
 
-func renderKustomize(t *testing.T) manifest {
+func renderKustomize(t *testing.T, dir string) manifest {
 	t.Helper()
-	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), kustomizeBase)
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
-		t.Fatalf("kustomize build %s: %v", kustomizeBase, err)
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
 	y, err := rm.AsYaml()
 	if err != nil {
@@ -136,7 +142,19 @@ func renderHelm(release, namespace string, vals map[string]any) (manifest, error
 // namespace "netverify", with the namespace rendered.
 func defaultHelm(t *testing.T) manifest {
 	t.Helper()
-	m, err := renderHelm("netverify", "netverify", map[string]any{"namespace": map[string]any{"create": true}})
+	return twinHelm(t, nil)
+}
+
+// inPlaceValues are the chart values of the kustomize in-place overlay's
+// twin.
+var inPlaceValues = map[string]any{"inPlace": map[string]any{"namespaces": []any{"production"}}}
+
+// twinHelm is defaultHelm with vals over it.
+func twinHelm(t *testing.T, vals map[string]any) manifest {
+	t.Helper()
+	all := map[string]any{"namespace": map[string]any{"create": true}}
+	maps.Copy(all, vals)
+	m, err := renderHelm("netverify", "netverify", all)
 	if err != nil {
 		t.Fatalf("helm template: %v", err)
 	}
@@ -144,7 +162,12 @@ func defaultHelm(t *testing.T) manifest {
 }
 
 func both(t *testing.T) map[string]manifest {
-	return map[string]manifest{"kustomize": renderKustomize(t), "helm": defaultHelm(t)}
+	return map[string]manifest{"kustomize": renderKustomize(t, kustomizeBase), "helm": defaultHelm(t)}
+}
+
+// bothInPlace are the two renders with in-place checks of "production".
+func bothInPlace(t *testing.T) map[string]manifest {
+	return map[string]manifest{"kustomize": renderKustomize(t, kustomizeInPlace), "helm": twinHelm(t, inPlaceValues)}
 }
 
 // typed converts u strictly: an unknown or misspelt field is an error.
@@ -171,24 +194,45 @@ var wantObjects = []string{
 	"ValidatingAdmissionPolicyBinding netverify-confine",
 }
 
+// wantInPlaceObjects are what in-place checks of "production" add.
+var wantInPlaceObjects = []string{
+	"Role kube-system/netverify-cluster-dns",
+	"Role production/netverify-inplace",
+	"RoleBinding kube-system/netverify-cluster-dns",
+	"RoleBinding production/netverify-inplace",
+}
+
 func TestBothRenderTheSameObjects(t *testing.T) {
-	k, h := renderKustomize(t), defaultHelm(t)
-	if !reflect.DeepEqual(k.keys(), wantObjects) {
-		t.Errorf("kustomize renders\n%s\nwant\n%s", strings.Join(k.keys(), "\n"), strings.Join(wantObjects, "\n"))
-	}
-	if !reflect.DeepEqual(h.keys(), wantObjects) {
-		t.Errorf("helm renders\n%s\nwant\n%s", strings.Join(h.keys(), "\n"), strings.Join(wantObjects, "\n"))
-	}
-	// Beyond names, the objects themselves agree, apart from the labels and
-	// annotations each tool adds.
-	for _, name := range wantObjects {
-		ko, ho := k[name], h[name]
-		if ko == nil || ho == nil {
-			continue
-		}
-		if d := firstDiff(normalized(ko), normalized(ho), ""); d != "" {
-			t.Errorf("%s differs at %s", name, d)
-		}
+	inPlace := append(slices.Clone(wantObjects), wantInPlaceObjects...)
+	slices.Sort(inPlace)
+	for _, tc := range []struct {
+		name string
+		m    map[string]manifest
+		want []string
+	}{
+		{"base", both(t), wantObjects},
+		{"in place", bothInPlace(t), inPlace},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, h := tc.m["kustomize"], tc.m["helm"]
+			if !reflect.DeepEqual(k.keys(), tc.want) {
+				t.Errorf("kustomize renders\n%s\nwant\n%s", strings.Join(k.keys(), "\n"), strings.Join(tc.want, "\n"))
+			}
+			if !reflect.DeepEqual(h.keys(), tc.want) {
+				t.Errorf("helm renders\n%s\nwant\n%s", strings.Join(h.keys(), "\n"), strings.Join(tc.want, "\n"))
+			}
+			// Beyond names, the objects themselves agree, apart from the
+			// labels and annotations each tool adds.
+			for _, name := range tc.want {
+				ko, ho := k[name], h[name]
+				if ko == nil || ho == nil {
+					continue
+				}
+				if d := firstDiff(normalized(ko), normalized(ho), ""); d != "" {
+					t.Errorf("%s differs at %s", name, d)
+				}
+			}
+		})
 	}
 }
 
@@ -245,7 +289,11 @@ func firstDiff(a, b any, at string) string {
 }
 
 func TestObjectsHaveNoUnknownFields(t *testing.T) {
-	for tool, m := range both(t) {
+	renders := both(t)
+	for tool, m := range bothInPlace(t) {
+		renders[tool+" in place"] = m
+	}
+	for tool, m := range renders {
 		for k, u := range m {
 			switch u.GetKind() {
 			case "Namespace":
@@ -458,6 +506,103 @@ func TestAuditRoleIsReadOnly(t *testing.T) {
 	}
 }
 
+// zeroConfigPermissions are the list permissions `run -n NS` checks in NS
+// before it reads NS (internal/cli/run/inplace.go, zeroConfigScenario,
+// where they are inline).
+func zeroConfigPermissions(ns string) []kube.Permission {
+	var out []kube.Permission
+	for _, gr := range [][2]string{{"", "pods"}, {"", "services"}, {"networking.k8s.io", "networkpolicies"},
+		{"apps", "deployments"}, {"apps", "statefulsets"}, {"apps", "daemonsets"}, {"apps", "replicasets"}} {
+		out = append(out, kube.Permission{Verb: "list", Group: gr[0], Resource: gr[1], Namespace: ns})
+	}
+	return out
+}
+
+// The admission policy's mark of a namespace checked in place: the
+// in-place Role grants it, the policy asks the authorizer for it, nothing
+// else grants it.
+const inPlaceMark = "use netverify.io inplace"
+
+// inPlaceExtras are what an in-place run does in a namespace it checks
+// beyond what it checks for there (run.LivePermissions): the heartbeat
+// patch of its owner ConfigMap (orchestrator's heartbeat), and
+// --policy-reports' get, create and update of the report kinds
+// (policyreport.Write, which warns instead of failing when forbidden); and
+// the mark.
+var inPlaceExtras = []string{
+	"patch  configmaps",
+	"get openreports.io reports", "create openreports.io reports", "update openreports.io reports",
+	"get wgpolicyk8s.io policyreports", "create wgpolicyk8s.io policyreports", "update wgpolicyk8s.io policyreports",
+	inPlaceMark,
+}
+
+func TestInPlaceRoleIsExactlyWhatInPlaceRunsNeed(t *testing.T) {
+	need := map[string]bool{}
+	for _, p := range append(run.LivePermissions("production"), zeroConfigPermissions("production")...) {
+		need[permKey(p)] = true
+	}
+	for _, p := range inPlaceExtras {
+		need[p] = true
+	}
+	wantSubject := rbacv1.Subject{Kind: "ServiceAccount", Name: "netverify", Namespace: "netverify"}
+	for tool, m := range bothInPlace(t) {
+		r := typed[rbacv1.Role](t, m.get(t, "Role production/netverify-inplace"))
+		got := granted(t, r.Rules)
+		for p := range need {
+			if !got[p] {
+				t.Errorf("%s: Role netverify-inplace lacks %q", tool, p)
+			}
+		}
+		for g := range got {
+			if !need[g] {
+				t.Errorf("%s: Role netverify-inplace grants %q, which in-place runs do not need", tool, g)
+			}
+		}
+		rb := typed[rbacv1.RoleBinding](t, m.get(t, "RoleBinding production/netverify-inplace"))
+		if rb.RoleRef.Name != "netverify-inplace" || rb.RoleRef.Kind != "Role" || len(rb.Subjects) != 1 || rb.Subjects[0] != wantSubject {
+			t.Errorf("%s: in-place binding %+v", tool, rb)
+		}
+		// The mark means "bound here" only while nothing cluster-wide grants it.
+		for _, k := range m.keys() {
+			if u := m[k]; u.GetKind() == "ClusterRole" && granted(t, typed[rbacv1.ClusterRole](t, u).Rules)[inPlaceMark] {
+				t.Errorf("%s: %s grants %q cluster-wide", tool, k, inPlaceMark)
+			}
+		}
+	}
+}
+
+func TestClusterDNSRoleReadsOnlyTheClusterDNS(t *testing.T) {
+	// inplace/table.go discoverDNS: get the Service kube-system/kube-dns,
+	// list the pods it selects, list kube-system's NetworkPolicies.
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"services"}, ResourceNames: []string{"kube-dns"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"list"}},
+	}
+	wantSubject := rbacv1.Subject{Kind: "ServiceAccount", Name: "netverify", Namespace: "netverify"}
+	for tool, m := range bothInPlace(t) {
+		r := typed[rbacv1.Role](t, m.get(t, "Role kube-system/netverify-cluster-dns"))
+		if !reflect.DeepEqual(r.Rules, want) {
+			t.Errorf("%s: cluster DNS Role rules %+v, want %+v", tool, r.Rules, want)
+		}
+		rb := typed[rbacv1.RoleBinding](t, m.get(t, "RoleBinding kube-system/netverify-cluster-dns"))
+		if rb.RoleRef.Name != "netverify-cluster-dns" || rb.RoleRef.Kind != "Role" || len(rb.Subjects) != 1 || rb.Subjects[0] != wantSubject {
+			t.Errorf("%s: cluster DNS binding %+v", tool, rb)
+		}
+	}
+}
+
+func TestInPlaceCronJobArgs(t *testing.T) {
+	want := []string{"run", "--builtin", "-f", "/scenarios", "--report-configmap", "netverify/netverify-report",
+		"--image-probe", "netverify/probe:v0.1.0", "-n", "production", "--policy-reports"}
+	for tool, m := range bothInPlace(t) {
+		cj := typed[batchv1.CronJob](t, m.get(t, "CronJob netverify/netverify"))
+		if got := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: args %q\nwant %q", tool, got, want)
+		}
+	}
+}
+
 func TestAdmissionPolicy(t *testing.T) {
 	for tool, m := range both(t) {
 		t.Run(tool, func(t *testing.T) {
@@ -491,6 +636,12 @@ func TestAdmissionPolicy(t *testing.T) {
 				"'app.kubernetes.io/managed-by'", "'netverify.io/run-id'", "namespaceObject.metadata.labels",
 				"oldObject.metadata.labels", "'/pods/exec'", "'/secrets'", "'networking.k8s.io/networkpolicies'",
 				"request.name == 'netverify-report'", "request.namespace == 'netverify'",
+				// in place: the mark, the probe pods, exec by name, owner
+				// ConfigMaps, policy reports
+				"authorizer.group('netverify.io').resource('inplace')", ".check('use')",
+				"'netverify.io/never-ready'", "ownerReferences", "automountServiceAccountToken", "hostNetwork",
+				"allowPrivilegeEscalation", "request.name.matches('^[a-z0-9]{1,10}-[a-z0-9]{6}-')",
+				"request.name.matches('^netverify-[a-z0-9]{6}$')", "'openreports.io/reports'", "'wgpolicyk8s.io/policyreports'",
 			} {
 				if !strings.Contains(all, want) {
 					t.Errorf("the policy's expressions never mention %s", want)
@@ -502,7 +653,7 @@ func TestAdmissionPolicy(t *testing.T) {
 
 func TestHelmLint(t *testing.T) {
 	kv := &chartutil.KubeVersion{Version: kubeVersion, Major: "1", Minor: "37"}
-	for _, vals := range []map[string]any{nil, {"namespace": map[string]any{"create": true}, "probe": map[string]any{"imagePullSecret": "registry/pull"}}} {
+	for _, vals := range []map[string]any{nil, {"namespace": map[string]any{"create": true}, "probe": map[string]any{"imagePullSecret": "registry/pull"}}, inPlaceValues} {
 		l := lint.AllWithKubeVersion(chartDir, vals, "netverify", kv)
 		for _, msg := range l.Messages {
 			if msg.Severity >= support.WarningSev {
@@ -583,6 +734,47 @@ func TestHelmValues(t *testing.T) {
 			t.Error("the run role cannot create the copies of the secret")
 		}
 	})
+	t.Run("in-place checks of two namespaces", func(t *testing.T) {
+		m, err := renderHelm("nv", "checks", map[string]any{
+			"inPlace":   map[string]any{"namespaces": []any{"shop", "billing"}},
+			"extraArgs": []any{"--concurrency", "8"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"run", "--builtin", "-f", "/scenarios", "--report-configmap", "checks/nv-netverify-report",
+			"--image-probe", "netverify/probe:v0.1.0", "-n", "shop", "-n", "billing", "--policy-reports", "--concurrency", "8"}
+		if got := args(t, m, "CronJob checks/nv-netverify"); !reflect.DeepEqual(got, want) {
+			t.Errorf("args %q\nwant %q", got, want)
+		}
+		subject := rbacv1.Subject{Kind: "ServiceAccount", Name: "nv-netverify", Namespace: "checks"}
+		for _, ns := range []string{"shop", "billing"} {
+			m.get(t, "Role "+ns+"/nv-netverify-inplace")
+			rb := typed[rbacv1.RoleBinding](t, m.get(t, "RoleBinding "+ns+"/nv-netverify-inplace"))
+			if rb.RoleRef.Name != "nv-netverify-inplace" || len(rb.Subjects) != 1 || rb.Subjects[0] != subject {
+				t.Errorf("binding in %s: %+v", ns, rb)
+			}
+		}
+		m.get(t, "Role kube-system/nv-netverify-cluster-dns")
+		rb := typed[rbacv1.RoleBinding](t, m.get(t, "RoleBinding kube-system/nv-netverify-cluster-dns"))
+		if len(rb.Subjects) != 1 || rb.Subjects[0] != subject {
+			t.Errorf("cluster DNS binding %+v", rb)
+		}
+	})
+	t.Run("no in-place checks: no Roles outside the release namespace", func(t *testing.T) {
+		m, err := renderHelm("netverify", "netverify", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range m.keys() {
+			if u := m[k]; (u.GetKind() == "Role" || u.GetKind() == "RoleBinding") && u.GetNamespace() != "netverify" {
+				t.Errorf("%s rendered without inPlace.namespaces", k)
+			}
+		}
+		if got := strings.Join(args(t, m, "CronJob netverify/netverify"), " "); strings.Contains(got, "-n ") || strings.Contains(got, "--policy-reports") {
+			t.Errorf("args %q check namespaces in place", got)
+		}
+	})
 	t.Run("no scenarios: the built-in suite only", func(t *testing.T) {
 		m, err := renderHelm("netverify", "netverify", map[string]any{"scenarios": nil})
 		if err != nil {
@@ -604,6 +796,8 @@ func TestHelmValues(t *testing.T) {
 		{"bad pull secret", map[string]any{"probe": map[string]any{"imagePullSecret": "pull"}}, "NAMESPACE/NAME"},
 		{"scenario file not loaded", map[string]any{"scenarios": map[string]any{"mine.json": "{}"}}, "must end in .yaml"},
 		{"nothing to run", map[string]any{"scenarios": nil, "builtin": false}, "nothing to run"},
+		{"in-place namespace not a name", map[string]any{"inPlace": map[string]any{"namespaces": []any{"Shop"}}}, "not a namespace name"},
+		{"in-place namespace twice", map[string]any{"inPlace": map[string]any{"namespaces": []any{"shop", "shop"}}}, "listed twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := renderHelm("netverify", "netverify", tc.vals)
