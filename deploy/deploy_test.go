@@ -506,31 +506,16 @@ func TestAuditRoleIsReadOnly(t *testing.T) {
 	}
 }
 
-// zeroConfigPermissions are the list permissions `run -n NS` checks in NS
-// before it reads NS (internal/cli/run/inplace.go, zeroConfigScenario,
-// where they are inline).
-func zeroConfigPermissions(ns string) []kube.Permission {
-	var out []kube.Permission
-	for _, gr := range [][2]string{{"", "pods"}, {"", "services"}, {"networking.k8s.io", "networkpolicies"},
-		{"apps", "deployments"}, {"apps", "statefulsets"}, {"apps", "daemonsets"}, {"apps", "replicasets"}} {
-		out = append(out, kube.Permission{Verb: "list", Group: gr[0], Resource: gr[1], Namespace: ns})
-	}
-	return out
-}
-
 // The admission policy's mark of a namespace checked in place: the
 // in-place Role grants it, the policy asks the authorizer for it, nothing
 // else grants it.
 const inPlaceMark = "use netverify.io inplace"
 
 // inPlaceExtras are what an in-place run does in a namespace it checks
-// beyond what it checks for there (run.LivePermissions): the heartbeat
-// patch of its owner ConfigMap (orchestrator's heartbeat), and
-// --policy-reports' get, create and update of the report kinds
+// beyond what it checks for there (run.LivePermissions): --policy-reports' get, create and update of the report kinds
 // (policyreport.Write, which warns instead of failing when forbidden); and
 // the mark.
 var inPlaceExtras = []string{
-	"patch  configmaps",
 	"get openreports.io reports", "create openreports.io reports", "update openreports.io reports",
 	"get wgpolicyk8s.io policyreports", "create wgpolicyk8s.io policyreports", "update wgpolicyk8s.io policyreports",
 	inPlaceMark,
@@ -538,7 +523,7 @@ var inPlaceExtras = []string{
 
 func TestInPlaceRoleIsExactlyWhatInPlaceRunsNeed(t *testing.T) {
 	need := map[string]bool{}
-	for _, p := range append(run.LivePermissions("production"), zeroConfigPermissions("production")...) {
+	for _, p := range append(run.LivePermissions("production"), run.ZeroConfigPermissions("production")...) {
 		need[permKey(p)] = true
 	}
 	for _, p := range inPlaceExtras {

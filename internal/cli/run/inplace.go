@@ -63,12 +63,25 @@ func LivePermissions(ns string) []kube.Permission {
 	return []kube.Permission{
 		p("create", "", "pods", ""), p("delete", "", "pods", ""), p("list", "", "pods", ""),
 		p("create", "", "pods", "exec"),
-		p("create", "", "configmaps", ""), p("delete", "", "configmaps", ""), p("list", "", "configmaps", ""),
+		// patch: the owner's heartbeat, without which `netverify cleanup`
+		// would take a live run's probe pods for a killed run's
+		p("create", "", "configmaps", ""), p("delete", "", "configmaps", ""), p("list", "", "configmaps", ""), p("patch", "", "configmaps", ""),
 		p("get", "apps", "deployments", ""), p("get", "apps", "statefulsets", ""),
 		p("get", "apps", "daemonsets", ""), p("get", "apps", "replicasets", ""),
 		p("get", "", "services", ""), p("list", "", "services", ""),
 		p("list", "policy", "poddisruptionbudgets", ""),
 	}
+}
+
+// ZeroConfigPermissions are what `run -n NS` needs in NS to compute its
+// rows, besides LivePermissions: list what the table is made of.
+func ZeroConfigPermissions(ns string) []kube.Permission {
+	var out []kube.Permission
+	for _, gr := range [][2]string{{"", "pods"}, {"", "services"}, {"networking.k8s.io", "networkpolicies"},
+		{"apps", "deployments"}, {"apps", "statefulsets"}, {"apps", "daemonsets"}, {"apps", "replicasets"}} {
+		out = append(out, kube.Permission{Verb: "list", Group: gr[0], Resource: gr[1], Namespace: ns})
+	}
+	return out
 }
 
 // zeroConfig reports whether the run checks namespaces in place without a
@@ -108,14 +121,12 @@ func (o *options) zeroConfigScenario(ctx context.Context, t *target) (*scenarios
 			namespaces = append(namespaces, ns.Name)
 		}
 	}
+	var perms []kube.Permission
 	for _, ns := range namespaces {
-		perms := []kube.Permission{{Verb: "list", Resource: "pods", Namespace: ns}, {Verb: "list", Resource: "services", Namespace: ns},
-			{Verb: "list", Group: "networking.k8s.io", Resource: "networkpolicies", Namespace: ns},
-			{Verb: "list", Group: "apps", Resource: "deployments", Namespace: ns}, {Verb: "list", Group: "apps", Resource: "statefulsets", Namespace: ns},
-			{Verb: "list", Group: "apps", Resource: "daemonsets", Namespace: ns}, {Verb: "list", Group: "apps", Resource: "replicasets", Namespace: ns}}
-		if err := kube.CheckAccess(ctx, c, perms); err != nil {
-			return nil, err
-		}
+		perms = append(perms, ZeroConfigPermissions(ns)...)
+	}
+	if err := kube.CheckAccess(ctx, c, perms); err != nil {
+		return nil, err
 	}
 	live, err := inplace.Discover(ctx, c, namespaces)
 	if err != nil {

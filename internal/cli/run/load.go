@@ -96,16 +96,23 @@ func (o *options) substitute(b []*scenarios.Scenario) error {
 // policies; in place the policies are the cluster's).
 func (o *options) checkInPlace(scs []*scenarios.Scenario) error {
 	var errs []error
+	inPlace := o.zeroConfig()
 	for _, sc := range scs {
 		if !sc.InPlace() {
 			continue
 		}
+		inPlace = true
 		switch {
 		case o.dryRun:
 			errs = append(errs, fmt.Errorf("%s: scenario %q checks existing namespaces in place: --dry-run has no cluster to read them from", sc.Source, sc.Metadata.Name))
 		case o.expect == expectPolicies:
 			errs = append(errs, fmt.Errorf("%s: scenario %q checks existing namespaces in place: --expect=policies computes expectations from a scenario's own policies (for the live policies of a namespace, run -n NAMESPACE without -f)", sc.Source, sc.Metadata.Name))
 		}
+	}
+	if inPlace && strings.Contains(o.namespacePrefix, "-") {
+		// probe pods in a live namespace are <prefix>-<run id>-<name>: the
+		// installation's admission policy (deploy/) knows them by that shape
+		errs = append(errs, fmt.Errorf("--namespace-prefix %q: in-place checks need a prefix without '-' (their probe pods are named <prefix>-<run id>-<name>)", o.namespacePrefix))
 	}
 	return errors.Join(errs...)
 }
