@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,4 +142,43 @@ func TestScheduledReport(t *testing.T) {
 	for _, id := range runIDs { // the CronJob's runs use the default prefix, as other tests do
 		noLeftoversRun(t, id)
 	}
+
+	// In place, with only the shipped in-place Roles (deploy/kustomize/inplace:
+	// role/ in the checked namespace, cluster-dns.yaml) and the admission
+	// policy: the staging fixture as namespace "shop", checked by `-n shop
+	// --policy-reports`; its results land in shop's Report.
+	t.Run("in place", func(t *testing.T) {
+		seedAs(t, "staging.yaml", []string{"staging", "shop"}, "shop")
+		dir := t.TempDir()
+		inplace := filepath.Join(E.repo, "deploy", "kustomize", "inplace")
+		role, err := filepath.Rel(dir, filepath.Join(inplace, "role"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("namespace: shop\nresources: ["+role+"]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		kubectl(t, "apply", "-k", dir)
+		kubectl(t, "apply", "-f", filepath.Join(inplace, "cluster-dns.yaml"))
+		t.Cleanup(func() { kubectlErr("delete", "-f", filepath.Join(inplace, "cluster-dns.yaml"), "--ignore-not-found") })
+		kubectl(t, "-n", "netverify", "patch", "cronjob", "netverify", "--type=json", "-p",
+			`[{"op":"add","path":"/spec/jobTemplate/spec/template/spec/containers/0/args/-","value":"-n"},`+
+				`{"op":"add","path":"/spec/jobTemplate/spec/template/spec/containers/0/args/-","value":"shop"},`+
+				`{"op":"add","path":"/spec/jobTemplate/spec/template/spec/containers/0/args/-","value":"--policy-reports"}]`)
+		kubectl(t, "-n", "netverify", "create", "job", "--from=cronjob/netverify", "e2e-inplace")
+		outcome := jobOutcome(t, "e2e-inplace", 8*time.Minute)
+		logs, _ := kubectlErr("-n", "netverify", "logs", "job/e2e-inplace")
+		if want := map[bool]string{true: "Complete", false: "Failed"}[E.enforces]; outcome != want {
+			t.Fatalf("job %s, want %s\n%s", outcome, want, logs)
+		}
+		out := kubectl(t, "-n", "shop", "get", "reports.openreports.io", "netverify", "-o", "jsonpath={.summary.pass} {.summary.fail} {.metadata.labels.netverify\\.io/reported-run-id}")
+		var pass, fail int
+		var id string
+		fmt.Sscan(out, &pass, &fail, &id)
+		if id == "" || pass == 0 || E.enforces && fail != 0 || !E.enforces && fail == 0 {
+			t.Errorf("shop's Report: pass %d, fail %d, run %q\n%s", pass, fail, id, logs)
+		}
+		noProbePodsLeft(t, "shop")
+		noLeftoversRun(t, id)
+	})
 }

@@ -30,11 +30,18 @@ const agnhostImage = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 // the end of the test.
 func seed(t *testing.T, file string, namespaces ...string) {
 	t.Helper()
+	seedAs(t, file, nil, namespaces...)
+}
+
+// seedAs is seed with the manifest's words replaced (old → new: a
+// namespace's name).
+func seedAs(t *testing.T, file string, replace []string, namespaces ...string) {
+	t.Helper()
 	data, err := os.ReadFile(testdata("production/" + file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	apply(t, strings.ReplaceAll(string(data), "AGNHOST", agnhostImage))
+	apply(t, strings.NewReplacer(append([]string{"AGNHOST", agnhostImage}, replace...)...).Replace(string(data)))
 	t.Cleanup(func() {
 		for _, ns := range namespaces {
 			_, _ = kubectlErr("delete", "namespace", ns, "--wait=true", "--timeout=120s")
