@@ -206,3 +206,22 @@ func TestInPlaceRefusesPublishedNotReady(t *testing.T) {
 		t.Fatalf("exit %d (%v), want 2 refusing the backend impersonator", got.code, got.err)
 	}
 }
+
+// --all-namespaces checks every namespace but the excluded ones and the
+// runs' own: here production and monitoring (whose Prometheus is a source).
+func TestAllNamespaces(t *testing.T) {
+	t.Parallel()
+	e, _ := simulatedCluster(func(c *simulate.Cluster) { seedProduction(t, c, "workloads.yaml", "policies.yaml") })
+	got := execute(t, with(e), "", "-A", "-o", "json")
+	if got.code != 0 {
+		t.Fatalf("exit %d (%v)\n%s", got.code, got.err, got.stderr)
+	}
+	for _, w := range []string{`"scenario": "live-2-namespaces"`, `"from": "monitoring/as-deploy-prometheus"`, `"from": "production/as-deploy-backend"`} {
+		if !strings.Contains(got.stdout, w) {
+			t.Errorf("stdout lacks %s", w)
+		}
+	}
+	if strings.Contains(got.stdout, `"from": "kube-system/`) {
+		t.Errorf("kube-system was checked, though excluded by default")
+	}
+}
