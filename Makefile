@@ -6,6 +6,8 @@ VERSION := $(shell cat VERSION)
 LDFLAGS := -s -w -X github.com/netverify/netverify/internal/version.Version=$(VERSION)
 GO ?= go
 CNI ?= cilium
+# NODES=2: a second real node on this machine (see e2e/cluster/node2.sh)
+NODES ?= 1
 MODES ?= cilium none cilium-noenforce
 export CGO_ENABLED := 0
 export GOFLAGS := -buildvcs=false
@@ -60,7 +62,7 @@ images:
 	@echo "bin/images/probe.tar: netverify/probe:$(VERSION) ($(IMAGE_ARCH))"
 
 cluster-up:
-	e2e/cluster/up.sh $(CNI)
+	NODES=$(NODES) e2e/cluster/up.sh $(CNI)
 
 cluster-down:
 	e2e/cluster/down.sh

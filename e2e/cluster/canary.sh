@@ -5,12 +5,16 @@
 # and regenerates endpoints on first use). It creates one namespace of its
 # own, checks a client reaches a server, applies a deny-all ingress policy,
 # measures how long until the client is blocked, and deletes the namespace.
-#   canary.sh [deadline-seconds]
+# With SERVER-NODE and CLIENT-NODE, the pods are pinned there: the policy
+# is enforced by the server's node.
+#   canary.sh [deadline-seconds [SERVER-NODE CLIENT-NODE]]
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 deadline=${1:-180}
-ns=nv-cluster-canary
+server_node=${2:-} client_node=${3:-}
+ns=nv-cluster-canary${server_node:+-$server_node}
+pin() { [[ -n $1 ]] && echo "nodeName: $1" || true; }
 cleanup() { kc delete namespace "$ns" --ignore-not-found --wait=false >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 kc delete namespace "$ns" --ignore-not-found --wait=true --timeout=60s >/dev/null
@@ -23,6 +27,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: server, namespace: $ns, labels: {app: server}}
 spec:
+  $(pin "$server_node")
   containers:
   - {name: server, image: $AGNHOST_IMAGE, imagePullPolicy: Never, args: [serve-hostname, --http=false, --tcp, --port, "8080"]}
 ---
@@ -30,6 +35,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: $ns}
 spec:
+  $(pin "$client_node")
   containers:
   - {name: client, image: $AGNHOST_IMAGE, imagePullPolicy: Never, args: [pause]}
 YAML
@@ -64,4 +70,4 @@ until [[ $(probe) == blocked ]]; do
   ((SECONDS - t0 < deadline)) || die "canary: a deny-all ingress policy was not enforced within ${deadline}s"
   sleep 0.5
 done
-log "canary: a new NetworkPolicy took effect within $((SECONDS - t0))s"
+log "canary${server_node:+ ($server_node)}: a new NetworkPolicy took effect within $((SECONDS - t0))s"

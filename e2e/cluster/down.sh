@@ -15,17 +15,10 @@ quiet=false; [[ "${1:-}" == --quiet ]] && quiet=true
 say() { $quiet || log "$@"; }
 [[ $EUID -eq 0 ]] || die "the local cluster needs root"
 
-kill_pidfile() {
-  local f=$1 pid
-  pid=$(cat "$f" 2>/dev/null) || return 0
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-  fi
-  rm -f "$f"
-}
 
+# 0. the second node first (NODES=2): by its PID files, containerd socket,
+# cgroup root and mount namespace; then its namespaces and link
+"$here/node2.sh" down
 # 1. components, in reverse order of start
 for c in kube-proxy kubelet cilium-agent kube-scheduler kube-controller-manager kube-apiserver etcd stub; do
   [[ -f "$STATE/pids/$c.pid" ]] && { say "stopping $c"; kill_pidfile "$STATE/pids/$c.pid"; }

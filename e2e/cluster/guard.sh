@@ -30,6 +30,8 @@ table inet $GUARD_TABLE {
     ip saddr @cluster4 oifname "$uplink" counter name guard_drops drop
     ip saddr @cluster4 ip daddr != @cluster4 ip daddr != @stubs4 counter name guard_drops drop
     meta nfproto ipv6 oifname "$uplink" iifname != "$uplink" counter name guard_drops drop
+    iifname "$NODE2_HOST_IF" oifname "$uplink" counter name guard_drops drop
+    iifname "$NODE2_HOST_IF" ip daddr != @cluster4 ip daddr != @stubs4 counter name guard_drops drop
   }
 }
 NFT
@@ -53,6 +55,9 @@ NFT
   ip route replace blackhole "$NOWHERE_ADDR/32" table "$STUB_TABLE"
   while ip rule del priority "$STUB_RULE_PRIO" 2>/dev/null; do :; done
   ip rule add priority "$STUB_RULE_PRIO" from "$POD_CIDR" lookup "$STUB_TABLE"
+  # node 2's agent masquerades its pods' off-cluster packets to node 2's
+  # own address: they are told by the link they arrive on
+  ip rule add priority "$STUB_RULE_PRIO" iif "$NODE2_HOST_IF" lookup "$STUB_TABLE"
   start stub ip netns exec "$STUB_NS" "$TOOLS_BIN/stub" -listen tcp:80,tcp:443,udp:53
   wait_for stub 10 ip netns exec "$STUB_NS" sh -c "ss -ltn | grep -q ':443 '"
 }
@@ -79,6 +84,25 @@ verify_guard() {
   local r; r=$(ip route get 198.51.100.1 from "$src" iif "$STUB_HOST_IF" 2>&1 || true)
   grep -q "dev $STUB_HOST_IF" <<<"$r" && { log "guard: unexpected route for 198.51.100.1: $r"; ok=1; }
   alive stub || { log "guard: stub server not running"; ok=1; }
+  # node 2 (NODES=2): everything from its link is kept here too, whatever
+  # its source address
+  grep -q "iifname \"$NODE2_HOST_IF\" oifname \"$uplink\" counter name \"guard_drops\" drop" <<<"$chain" \
+    || { log "guard: node 2 uplink drop rule missing"; ok=1; }
+  grep -q "iifname \"$NODE2_HOST_IF\" ip daddr != @cluster4 ip daddr != @stubs4 counter name \"guard_drops\" drop" <<<"$chain" \
+    || { log "guard: node 2 non-cluster drop rule missing"; ok=1; }
+  ip rule show priority "$STUB_RULE_PRIO" | grep -qE "iif $NODE2_HOST_IF( \[detached\])? lookup $STUB_TABLE" \
+    || { log "guard: node 2 stub rule missing"; ok=1; }
+  if ip link show "$NODE2_HOST_IF" >/dev/null 2>&1; then
+    for a in "${STUB_ADDRS[@]}"; do
+      r=$(ip route get "$a" from "$NODE2_IP" iif "$NODE2_HOST_IF" 2>&1 || true)
+      grep -q "dev $STUB_HOST_IF" <<<"$r" || { log "guard: node 2 traffic to $a routes as: $r"; ok=1; }
+    done
+    nw=$(ip route get "$NOWHERE_ADDR" from "$NODE2_IP" iif "$NODE2_HOST_IF" 2>&1 || true)
+    grep -qiE "blackhole|invalid argument|no route" <<<"$nw" || { log "guard: $NOWHERE_ADDR is not blackholed for node 2: $nw"; ok=1; }
+    r=$(ip route get 198.51.100.1 from "$NODE2_IP" iif "$NODE2_HOST_IF" 2>&1 || true)
+    grep -q "dev $STUB_HOST_IF" <<<"$r" && { log "guard: unexpected node 2 route for 198.51.100.1: $r"; ok=1; }
+    [[ $(sysctl -n "net.ipv4.conf.$NODE2_HOST_IF.rp_filter") == 0 ]] || { log "guard: rp_filter on $NODE2_HOST_IF"; ok=1; }
+  fi
   return $ok
 }
 

@@ -77,6 +77,19 @@ fail_with() {
   exit 1
 }
 
+# kill_pidfile FILE stops the process group a PID file names (start puts
+# each component in its own session) and removes the file.
+kill_pidfile() {
+  local f=$1 pid
+  pid=$(cat "$f" 2>/dev/null) || return 0
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$f"
+}
+
 alive() { [[ -f "$STATE/pids/$1.pid" ]] && kill -0 "$(cat "$STATE/pids/$1.pid")" 2>/dev/null; }
 
 # wait_for NAME SECONDS CMD... polls CMD until it succeeds, the component
@@ -90,3 +103,64 @@ wait_for() {
     sleep 0.5
   done
 }
+
+# gen_cert NAME CN O [SANs] writes $STATE/pki/NAME.{key,crt}, signed by the cluster CA.
+gen_cert() { # name CN O [SANs]
+  local pki="$STATE/pki" name=$1 cn=$2 o=$3 sans=${4:-}
+  openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$name.key" 2>/dev/null
+  local ext="$pki/$name.ext"
+  { echo "basicConstraints=CA:FALSE"; echo "keyUsage=digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=serverAuth,clientAuth"; [[ -n "$sans" ]] && echo "subjectAltName=$sans"; } > "$ext"
+  openssl req -new -key "$pki/$name.key" -subj "/CN=$cn${o:+/O=$o}" -out "$pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 30 -extfile "$ext" -out "$pki/$name.crt" 2>/dev/null
+}
+# write_kubeconfig PATH CERT KEY
+write_kubeconfig() { # path cert key
+  cat > "$1" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: netverify-local
+  cluster: {server: "https://$(node_ip):6443", certificate-authority-data: $(base64 -w0 < "$STATE/pki/ca.crt")}
+users:
+- name: $(basename "$2" .crt)
+  user: {client-certificate-data: $(base64 -w0 < "$2"), client-key-data: $(base64 -w0 < "$3")}
+contexts:
+- name: netverify-local
+  context: {cluster: netverify-local, user: $(basename "$2" .crt)}
+current-context: netverify-local
+KCFG
+  chmod 600 "$1"
+}
+
+# The second node (NODES=2): a kubelet, kube-proxy, containerd and Cilium
+# agent of their own in a network namespace (behind a veth) and a mount
+# namespace of their own (held by a long-lived holder process), joined to
+# the same control plane. See node2.sh.
+NODE2_NAME=netverify-node-2
+NODE2_NS=nvnode2
+NODE2_HOST_IF=nvn2h
+NODE2_IF=eth0
+NODE2_HOST_IP=172.31.253.1
+NODE2_IP=172.31.253.2
+NODE2_STATE="$STATE/node2"
+CTRD2_STATE=/run/netverify-containerd-2
+CTRD2_SOCK=$CTRD2_STATE/containerd.sock
+CGROUP_PARENT2=nvnode2
+# Paths the kubelet, containerd, the CNI plugin and the agent hard-code:
+# node 2 has its own, bound over these in its mount namespace.
+NODE2_PRIVATE_DIRS=(/run/cilium /run/netns /run/containerd /var/log/pods /var/log/containers /var/lib/cni /var/lib/kubelet)
+
+# nodes prints how many nodes the running (or starting) cluster has.
+nodes() { cat "$STATE/nodes" 2>/dev/null || echo 1; }
+
+# node2_enter sets N2_ENTER to the command prefix that enters node 2's
+# network and mount namespaces (nsenter execs the command: PID files hold
+# the component's own PID).
+node2_enter() {
+  local holder; holder=$(cat "$STATE/pids/node2-holder.pid" 2>/dev/null) || die "node 2 is not running"
+  N2_ENTER=(nsenter --net="/run/netns/$NODE2_NS" --mount="/proc/$holder/ns/mnt" --)
+}
+# in_node2 CMD... runs CMD in node 2's namespaces.
+in_node2() { node2_enter; "${N2_ENTER[@]}" "$@"; }

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# up.sh brings up the local single-node cluster.
-#   up.sh [cilium|none|cilium-noenforce]
+# up.sh brings up the local cluster: one node, or two with NODES=2.
+#   [NODES=1|2] up.sh [cilium|none|cilium-noenforce|cilium-mixed]
 # cilium            Cilium enforcing NetworkPolicy (the default)
-# none              the CNI bridge plugin: no policy engine at all
+# none              the CNI bridge plugin: no policy engine at all (one node)
 # cilium-noenforce  Cilium with --enable-policy=never: a real CNI that ignores policy
+# cilium-mixed      two nodes: node 1's agent enforces, node 2's runs with
+#                   --enable-policy=never (a node whose agent fails open)
 # The last line printed is `export KUBECONFIG=<path>`.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 CNI="${1:-${CNI:-cilium}}"
-case "$CNI" in cilium|none|cilium-noenforce) ;; *) die "unknown CNI mode '$CNI' (want cilium, none or cilium-noenforce)";; esac
+case "$CNI" in cilium|none|cilium-noenforce|cilium-mixed) ;; *) die "unknown CNI mode '$CNI' (want cilium, none, cilium-noenforce or cilium-mixed)";; esac
+NODES="${NODES:-1}"
+[[ $CNI == cilium-mixed ]] && NODES=2
+case "$NODES" in 1|2) ;; *) die "NODES=$NODES: the local cluster has 1 or 2 nodes";; esac
+[[ $NODES == 2 && $CNI == none ]] && die "NODES=2 needs Cilium (its VXLAN tunnel joins the nodes): use CNI=cilium, cilium-noenforce or cilium-mixed"
 [[ $EUID -eq 0 ]] || die "the local cluster needs root"
 t0=$SECONDS
 
@@ -52,6 +58,7 @@ for h in /sys/fs/cgroup/*/; do
 done
 mkdir -p "$STATE"/{pki,logs,pids,bin,etcd,kubelet,cni/bin,cni/net.d,cilium-cni} "$RUNDIR"
 echo "$CNI" > "$STATE/cni-mode"
+echo "$NODES" > "$STATE/nodes"
 NODE_IP="$(node_ip)"; UPLINK="$(uplink_dev)"
 [[ -n "$NODE_IP" && -n "$UPLINK" ]] || die "cannot find this machine's uplink address"
 log "mode=$CNI node=$NODE_NAME ip=$NODE_IP uplink=$UPLINK state=$STATE"
@@ -67,19 +74,17 @@ fi
 # --- 4. the egress guard and the stub network -------------------------------
 "$here/guard.sh" install "$UPLINK"
 "$here/guard.sh" verify "$UPLINK" || die "egress guard not verified: refusing to start the cluster"
+if ((NODES == 2)); then
+  # node 2's link comes up only behind the guard, which is verified again
+  # with it (its routes); its mount namespace is made before node 1 runs
+  # any pod, so it holds copies of none of their mounts
+  "$here/node2.sh" net
+  "$here/guard.sh" verify "$UPLINK" || die "egress guard not verified for node 2: refusing to start the cluster"
+  "$here/node2.sh" mounts
+fi
 
 # --- 5. PKI and kubeconfig --------------------------------------------------
 pki="$STATE/pki"
-gen_cert() { # name CN O [SANs]
-  local name=$1 cn=$2 o=$3 sans=${4:-}
-  openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$name.key" 2>/dev/null
-  local ext="$pki/$name.ext"
-  { echo "basicConstraints=CA:FALSE"; echo "keyUsage=digitalSignature,keyEncipherment"
-    echo "extendedKeyUsage=serverAuth,clientAuth"; [[ -n "$sans" ]] && echo "subjectAltName=$sans"; } > "$ext"
-  openssl req -new -key "$pki/$name.key" -subj "/CN=$cn${o:+/O=$o}" -out "$pki/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
-    -days 30 -extfile "$ext" -out "$pki/$name.crt" 2>/dev/null
-}
 openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
 openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=netverify-local-ca" -days 30 -out "$pki/ca.crt" 2>/dev/null
 gen_cert apiserver kube-apiserver "" "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:10.96.0.1,IP:$NODE_IP"
@@ -87,24 +92,6 @@ gen_cert admin netverify-admin system:masters
 gen_cert kubelet "system:node:$NODE_NAME" system:nodes "DNS:$NODE_NAME,IP:$NODE_IP,IP:127.0.0.1"
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
 openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-ca_b64=$(base64 -w0 < "$pki/ca.crt")
-write_kubeconfig() { # path cert key
-  cat > "$1" <<KCFG
-apiVersion: v1
-kind: Config
-clusters:
-- name: netverify-local
-  cluster: {server: "https://$NODE_IP:6443", certificate-authority-data: $ca_b64}
-users:
-- name: $(basename "$2" .crt)
-  user: {client-certificate-data: $(base64 -w0 < "$2"), client-key-data: $(base64 -w0 < "$3")}
-contexts:
-- name: netverify-local
-  context: {cluster: netverify-local, user: $(basename "$2" .crt)}
-current-context: netverify-local
-KCFG
-  chmod 600 "$1"
-}
 write_kubeconfig "$KUBECONFIG_PATH" "$pki/admin.crt" "$pki/admin.key"
 write_kubeconfig "$STATE/kubelet.kubeconfig" "$pki/kubelet.crt" "$pki/kubelet.key"
 ln -sf "$KUBECTL" "$STATE/bin/kubectl"
@@ -233,6 +220,7 @@ if [[ $CNI != none ]]; then
   ln -sf /usr/bin/clang-19 "$STATE/bin/clang"; ln -sf /usr/bin/llc-19 "$STATE/bin/llc"
   ln -sf /usr/bin/llvm-objcopy-19 "$STATE/bin/llvm-objcopy" 2>/dev/null || true
   policy=default; [[ $CNI == cilium-noenforce ]] && policy=never
+  policy2=$policy; [[ $CNI == cilium-mixed ]] && policy2=never
   # ClusterNetworkPolicy support is behind a hidden agent flag in Cilium 1.20;
   # on in both Cilium modes (with --enable-policy=never it enforces nothing).
   touch "$RUNDIR/cilium-started"
@@ -261,6 +249,11 @@ fi
 
 wait_for kubelet 120 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
 log "node Ready after $((SECONDS - t0))s"
+if ((NODES == 2)); then
+  # after node 1's agent is ready: two datapath compiles do not compete
+  "$here/node2.sh" start "${policy2:-none}"
+  log "node 2 Ready after $((SECONDS - t0))s"
+fi
 
 # --- 9. CoreDNS -------------------------------------------------------------
 sed -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@DNS_IP@|$DNS_IP|g" "$here/coredns.yaml" | kc apply -f - >/dev/null
@@ -269,9 +262,17 @@ wait_for kubelet 30 busybox nslookup kubernetes.default.svc.cluster.local "$DNS_
 log "CoreDNS answering"
 
 # --- 10. enforcement canary: an enforcing cluster is up only once it enforces
-if [[ $CNI == cilium ]]; then
+# (with two nodes: a server on each node, its client on the other; in
+# cilium-mixed only node 1 is expected to enforce)
+if [[ $CNI == cilium && $NODES == 1 ]]; then
   "$here/canary.sh" || fail_with cilium-agent "the CNI does not enforce NetworkPolicy promptly"
+elif [[ $CNI == cilium ]]; then
+  "$here/canary.sh" 180 "$NODE_NAME" "$NODE2_NAME" & c1=$!
+  "$here/canary.sh" 180 "$NODE2_NAME" "$NODE_NAME" || fail_with cilium-agent-2 "node 2 does not enforce NetworkPolicy promptly"
+  wait $c1 || fail_with cilium-agent "node 1 does not enforce NetworkPolicy promptly"
+elif [[ $CNI == cilium-mixed ]]; then
+  "$here/canary.sh" 180 "$NODE_NAME" "$NODE2_NAME" || fail_with cilium-agent "node 1 does not enforce NetworkPolicy promptly"
 fi
-log "cluster ($CNI) up in $((SECONDS - t0))s"
+log "cluster ($CNI, $NODES node(s)) up in $((SECONDS - t0))s"
 echo "export PATH=$STATE/bin:\$PATH   # the cluster's own kubectl ($KUBERNETES_VERSION)"
 echo "export KUBECONFIG=$KUBECONFIG_PATH"
