@@ -8,7 +8,7 @@ GO ?= go
 CNI ?= cilium
 # NODES=2: a second real node on this machine (see e2e/cluster/node2.sh)
 NODES ?= 1
-MODES ?= cilium none cilium-noenforce
+MODES ?= cilium none cilium-noenforce cilium-mixed
 export CGO_ENABLED := 0
 export GOFLAGS := -buildvcs=false
 

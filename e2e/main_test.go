@@ -20,7 +20,8 @@ import (
 )
 
 var (
-	flagCNI        = flag.String("cni", "", "local cluster mode: cilium, none or cilium-noenforce")
+	flagCNI        = flag.String("cni", "", "local cluster mode: cilium, none, cilium-noenforce or cilium-mixed")
+	flagNodes      = flag.Int("nodes", 1, "how many nodes the local cluster has (NODES)")
 	flagKubeconfig = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster under test")
 	flagExternal   = flag.Bool("external", false, "run against any cluster (KUBECONFIG); CNI_ENFORCES=true|false says whether it enforces policy")
 )
@@ -32,6 +33,8 @@ type env struct {
 	netverify  string
 	enforces   bool
 	local      bool // the local cluster of e2e/cluster: guard counter available
+	cni        string
+	nodes      int
 	repo       string
 }
 
@@ -49,6 +52,7 @@ func TestMain(m *testing.M) {
 		E.enforces = os.Getenv("CNI_ENFORCES") != "false"
 	case *flagCNI != "":
 		E.local = true
+		E.cni, E.nodes = *flagCNI, *flagNodes
 		E.enforces = *flagCNI == "cilium"
 		E.kubectl = "/var/lib/netverify-cluster/bin/kubectl"
 	default:
