@@ -28,7 +28,7 @@ type nodesReport struct {
 	Nodes []struct {
 		Node            string `json:"node"`
 		Denied, Blocked int
-		Enforcing       *bool `json:"enforcing"`
+		Verdict         string `json:"verdict"`
 	} `json:"nodes"`
 }
 
@@ -83,9 +83,9 @@ func TestNodes(t *testing.T) {
 			for _, n := range rep.Nodes {
 				sum[n.Node] = fmt.Sprintf("%d/%d", n.Blocked, n.Denied)
 				switch {
-				case n.Node == node1 && (n.Denied == 0 || n.Blocked != n.Denied || n.Enforcing == nil || !*n.Enforcing):
+				case n.Node == node1 && (n.Denied == 0 || n.Blocked != n.Denied || n.Verdict != "enforcing"):
 					t.Errorf("node 1 summary %+v: want every denied connection blocked, enforcing", n)
-				case n.Node == node2 && (n.Denied == 0 || n.Blocked != 0 || n.Enforcing == nil || *n.Enforcing):
+				case n.Node == node2 && (n.Denied == 0 || n.Blocked != 0 || n.Verdict != "not-enforcing"):
 					t.Errorf("node 2 summary %+v: want none blocked, not enforcing", n)
 				}
 			}
@@ -134,7 +134,7 @@ func TestNodes(t *testing.T) {
 			}
 		}
 		for _, n := range rep.Nodes {
-			if n.Denied == 0 || n.Blocked != n.Denied {
+			if n.Denied == 0 || n.Blocked != n.Denied || n.Verdict != "enforcing" {
 				t.Errorf("node summary %+v: want every denied connection blocked", n)
 			}
 		}
@@ -165,6 +165,8 @@ func policedNodes(by, src, dst string) []string {
 		return []string{dst}
 	case "egress":
 		return []string{src}
+	case "both":
+		return []string{src, dst}
 	}
 	return []string{src, dst}
 }
