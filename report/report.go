@@ -186,6 +186,7 @@ func printableReport(rep *results.Report) *results.Report {
 		r.Reason = printable(r.Reason)
 		r.AnsweredBy = printable(r.AnsweredBy)
 		r.SourceNode, r.TargetNode = printable(r.SourceNode), printable(r.TargetNode)
+		r.PolicedBy = results.PolicedBy(printable(string(r.PolicedBy)))
 		r.DecidedBy = printable(r.DecidedBy)
 		r.Repro = printable(r.Repro)
 		c.Results[i] = r
