@@ -89,7 +89,7 @@ func TestNodesOfSides(t *testing.T) {
 		denied("a", "b", PolicedByEgress, Blocked, 50),
 		denied("b", "a", PolicedByEgress, Allowed, 0),
 		denied("a", "a", PolicedByBoth, Blocked, 70),
-		denied("b", "a", PolicedByBoth, Blocked, 90), // b's egress, a's ingress
+		denied("b", "a", PolicedByBoth, Blocked, 90),                                                       // b's egress, a's ingress
 		{Expected: Blocked, Observed: Blocked, Status: Pass, SourceNode: "a", PolicedBy: PolicedByIngress}, // no target node: nowhere
 	}
 	ns := NodesOf(rs)
