@@ -23,6 +23,9 @@ func compare(s *probeState) results.Result {
 	if s.Source != nil {
 		res.SourceNode = s.Source.Node
 	}
+	if !e.IsAllowed() && e.ImplementationDefined == "" {
+		res.PolicedBy = s.PolicedBy
+	}
 	if s.TargetPod != nil {
 		res.TargetNode = s.TargetPod.Node
 	}
