@@ -81,7 +81,15 @@ func (n NodeSummary) String() string {
 	case NodeEnforcing:
 		s += " — enforcing"
 	case NodePartial:
-		s += fmt.Sprintf(" — %d let through: this node enforces NetworkPolicy only in part", n.Denied-n.Blocked)
+		s += fmt.Sprintf(" — %d let through: ", n.Denied-n.Blocked)
+		switch {
+		case n.Ingress.none() && !n.Egress.none():
+			s += "this node does not enforce ingress rules"
+		case n.Egress.none() && !n.Ingress.none():
+			s += "this node does not enforce egress rules"
+		default:
+			s += "this node enforces NetworkPolicy only in part"
+		}
 	case NodeNotEnforcing:
 		s += " — this node does not enforce NetworkPolicy"
 	case NodeNoneBlocked:
@@ -101,6 +109,10 @@ func (n NodeSummary) String() string {
 	}
 	return s
 }
+
+// none reports whether the side policed denied connections and blocked
+// none of them.
+func (s *NodeSide) none() bool { return s != nil && s.Denied > 0 && s.Blocked == 0 }
 
 // String renders "8 of 8, enforced in median 120ms, at most 400ms".
 func (s *NodeSide) String() string {

@@ -101,6 +101,17 @@ func TestNodesOfSides(t *testing.T) {
 		t.Errorf("b = %+v egress %+v", b, b.Egress)
 	}
 
+	if got, want := b.String(), "b: 1 of 2 denied connections blocked — 1 let through: this node enforces NetworkPolicy only in part (egress 1 of 2, enforced in median 90ms, at most 90ms)"; got != want {
+		t.Errorf("b:\n got %q\nwant %q", got, want)
+	}
+	ingressOnly := NodesOf([]Result{
+		denied("a", "b", PolicedByIngress, Allowed, 0), denied("b", "a", PolicedByIngress, Blocked, 5),
+		denied("b", "a", PolicedByEgress, Blocked, 5), denied("a", "b", PolicedByEgress, Blocked, 5),
+	})
+	if got, want := ingressOnly[1].String(), "b: 1 of 2 denied connections blocked — 1 let through: this node does not enforce ingress rules (ingress 0 of 1; egress 1 of 1, enforced in median 5ms, at most 5ms)"; got != want {
+		t.Errorf("b:\n got %q\nwant %q", got, want)
+	}
+
 	none := NodesOf([]Result{denied("a", "b", PolicedByIngress, Allowed, 0), denied("b", "a", PolicedByIngress, Allowed, 0)})
 	for _, n := range none {
 		if n.Verdict != NodeNoneBlocked {
