@@ -6,6 +6,7 @@ import (
 
 	"github.com/netverify/netverify/orchestrator"
 	"github.com/netverify/netverify/results"
+	"github.com/netverify/netverify/scenarios"
 	"github.com/netverify/netverify/simulate"
 )
 
@@ -48,5 +49,33 @@ func TestOneNodeNotEnforcing(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("node summary lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// The built-in suite spread over three enforcing nodes: every check passes
+// (Service identities accept every replica, a pod reaching itself stays on
+// its node, the outside targets' controls run on each node).
+func TestBuiltinSuiteSpread(t *testing.T) {
+	t.Parallel()
+	scs, err := scenarios.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := simulate.New()
+	c.AddNodes("node-1", "node-2", "node-3")
+	rep, stats := runOn(t, c, orchestrator.Options{}, scs)
+	if rep.Summary.Mismatches() > 0 {
+		t.Fatalf("summary %+v\n%s", rep.Summary, rows(rep))
+	}
+	if stats.MaxExecRound > stats.SourcePods {
+		t.Errorf("%d exec calls in a round for %d source pods", stats.MaxExecRound, stats.SourcePods)
+	}
+	for _, n := range rep.Nodes {
+		if n.Verdict != results.NodeEnforcing {
+			t.Errorf("node %s", n)
+		}
+	}
+	if len(rep.Nodes) != 3 {
+		t.Errorf("nodes %v", rep.Nodes)
 	}
 }
