@@ -23,6 +23,9 @@ func compare(s *probeState) results.Result {
 	if s.Source != nil {
 		res.SourceNode = s.Source.Node
 	}
+	if !e.IsAllowed() && e.ImplementationDefined == "" {
+		res.PolicedBy = s.PolicedBy
+	}
 	if s.TargetPod != nil {
 		res.TargetNode = s.TargetPod.Node
 	}
@@ -47,9 +50,6 @@ func compare(s *probeState) results.Result {
 		res.Reason += o.Response.Detail
 	case Settled:
 		observed(&res, s, o.Response)
-		if res.TargetNode == "" && s.TargetService != nil {
-			res.TargetNode = s.backendNodes[res.AnsweredBy]
-		}
 		if res.Status == results.Pass && !s.InPlace { // (in place: the policies predate the run)
 			res.LatencyMs = o.Latency.Milliseconds()
 		}
@@ -66,6 +66,11 @@ func compare(s *probeState) results.Result {
 		}
 	default: // Pending: the run ended before the probe did
 		res.Observed, res.Status, res.Reason = results.Error, results.StatusError, fmt.Sprintf("%s: never probed", results.ReasonError)
+	}
+	if res.TargetNode == "" && s.TargetService != nil && res.AnsweredBy != "" {
+		// the backend that answered, settled or not: a Service let through
+		// on one node is that node's ingress failing
+		res.TargetNode = s.backendNodes[res.AnsweredBy]
 	}
 	if e.Note != "" {
 		res.Reason = strings.TrimPrefix(res.Reason+"; "+e.Note, "; ")

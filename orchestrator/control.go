@@ -79,7 +79,8 @@ func needsControl(s *probeState) bool {
 
 // control probes, before any policy is applied, the targets of the probes
 // that need it: pod and Service targets from the probe's own source, outside
-// targets (addresses, hosts, DNS) from the unrestricted control pod. A probe
+// targets (addresses, hosts, DNS) from the unrestricted control pod (on the
+// source's node, when pods are spread over nodes). A probe
 // whose control target never answered becomes Inconclusive (or Skipped, for
 // a built-in check of an outside target this cluster does not have); one
 // whose control broke becomes Broke. The others stay Pending.
@@ -92,11 +93,11 @@ func (x *run) control(ctx context.Context, plan *Plan, states []*probeState) err
 		}
 		c := &probeState{PlannedProbe: s.PlannedProbe, req: s.req, outcome: Pending{}}
 		if s.Outside() {
-			if plan.Control == nil {
+			if s.Control == nil {
 				continue
 			}
 			pp := *s.PlannedProbe
-			pp.Source = plan.Control
+			pp.Source = s.Control
 			c.PlannedProbe = &pp
 			c.req.ID = fmt.Sprintf("c%d", i)
 		}

@@ -287,7 +287,7 @@ func (x *run) notReadyError(ctx context.Context, pods []*corev1.Pod, total int, 
 			}
 		}
 	}
-	b.WriteString("\nCheck that the probe image can be pulled there (--image-probe, --image-pull-secret), that the pods can be scheduled (--node-selector, --toleration), or allow more time (--ready-timeout).")
+	b.WriteString("\nCheck that the probe image can be pulled there (--image-probe, --image-pull-secret), that the pods can be scheduled (--node-selector, --toleration, --nodes; --placement=scheduler lets the scheduler choose), or allow more time (--ready-timeout).")
 	return errors.New(b.String())
 }
 

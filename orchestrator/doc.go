@@ -1,7 +1,11 @@
 // Package orchestrator runs scenarios on a cluster. Runner.Run takes them
 // through named phases, each a function of its own:
 //
-//	plan      MakePlan: namespaces, pods, Services, policies and probes, before any API call
+//	place     spreadNodes: the eligible nodes (EligibleNodes), from the node list
+//	plan      MakePlan: namespaces, pods, Services, policies and probes, before any
+//	          other API call; with two or more eligible nodes every probe pod of a
+//	          created namespace once per node, and probes on same-node and
+//	          cross-node pairs (see pairs)
 //	create    createNamespaces, createObjects: everything labelled with the run id
 //	wait      waitReady: pods Ready, IPs known (prepare turns probes into requests)
 //	control   control: targets of blocked expectations probed before any policy

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/netverify/netverify/inplace"
+	"github.com/netverify/netverify/policy"
 	"github.com/netverify/netverify/results"
 
 	corev1 "k8s.io/api/core/v1"
@@ -94,6 +95,11 @@ type Options struct {
 	Keep KeepMode
 	// Placement of probe pods.
 	Placement Placement
+	// EngineOptions are the semantics engine's options for the cluster
+	// (its pod and Service ranges: policy.WithClusterRanges), with which
+	// the plan tells which side polices each denied connection
+	// (PlannedProbe.PolicedBy).
+	EngineOptions []policy.Option
 	// KubectlFlags are added to every repro line (e.g. --context X).
 	KubectlFlags []string
 	// Progress, when set, receives progress lines (a terminal's stderr).
@@ -141,8 +147,25 @@ func (k KeepMode) keeps(rep *results.Report) bool {
 
 // Placement says where probe pods go and what they may use.
 type Placement struct {
-	NodeSelector     map[string]string
-	Tolerations      []corev1.Toleration
+	// NodeSelector (--node-selector) and Tolerations (--toleration) go
+	// into every probe pod's spec, and decide which nodes are eligible
+	// for spreading (see EligibleNodes).
+	NodeSelector map[string]string
+	Tolerations  []corev1.Toleration
+	// Nodes (--nodes) is a label selector that narrows the nodes probe
+	// pods are spread over; "" for every eligible node. When it is set,
+	// a run with no eligible node matching it creates nothing.
+	Nodes string
+	// Scheduler (--placement=scheduler) leaves the placement of probe
+	// pods to the scheduler, one pod each, as before spreading: nodes
+	// are not listed and Spread is not filled.
+	Scheduler bool
+	// Spread are the nodes the probe pods of created namespaces are
+	// planned on (see MakePlan): with two or more, every such pod once per
+	// node, pinned there; with one and Nodes set, pinned there under its
+	// own name. A run fills it from the cluster's nodes (EligibleNodes)
+	// unless Scheduler is set; nil leaves placement to the scheduler.
+	Spread           []string
 	ImagePullSecrets []string
 	Resources        corev1.ResourceRequirements
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/netverify/netverify/inplace"
+	"github.com/netverify/netverify/policy"
+	"github.com/netverify/netverify/results"
 	"github.com/netverify/netverify/scenarios"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -24,9 +26,11 @@ import (
 // before any API call.
 type Plan struct {
 	RunID string
-	// Control is the unrestricted pod (in a namespace without policies) that
-	// runs the control probes of outside targets; nil when none is needed.
-	Control    *PlannedPod
+	// Controls are the unrestricted pods (in a namespace without policies)
+	// that run the control probes of outside targets: one, or one per node
+	// probe pods are spread over (Placement.Spread); none when no probe
+	// needs one. Each probe names its own (PlannedProbe.Control).
+	Controls   []*PlannedPod
 	Namespaces []*corev1.Namespace
 	Pods       []*PlannedPod
 	Services   []*corev1.Service
@@ -58,6 +62,9 @@ type PlannedPod struct {
 	Spec     scenarios.Pod
 	IP       string // filled once Running
 	Node     string // the node it runs on, filled once Running
+	// Pinned is the node the pod is pinned to (Placement.Spread); "" when
+	// the scheduler places it.
+	Pinned string
 	// Owner is set for a probe pod of an existing namespace (in place): the
 	// run's ConfigMap there, its controller owner.
 	Owner *corev1.ConfigMap
@@ -76,10 +83,18 @@ type PlannedProbe struct {
 	// Exactly one of these is set for pod and service targets.
 	TargetPod     *PlannedPod
 	TargetService *corev1.Service
-	// Backends are the identities a service target may answer with.
+	// Backends are the identities a service target may answer with (every
+	// replica of every pod it may reach, when pods are spread over nodes).
 	Backends []string
-	Port     int
-	Protocol string // tcp, udp, sctp, dns
+	// Control is the pod that probes an outside target without policy:
+	// the control pod on the source's node, when pods are spread.
+	Control *PlannedPod
+	// PolicedBy says which side's policies deny the connection, as the
+	// semantics engine decides the scenario: the target's node enforces
+	// ingress, the source's egress ("" when unknown; see policedBy).
+	PolicedBy results.PolicedBy
+	Port      int
+	Protocol  string // tcp, udp, sctp, dns
 	// Builtin is set for expectations of the built-in suite: where their
 	// outside target does not answer even without policy, they are skipped
 	// (the check does not apply to this cluster) instead of inconclusive.
@@ -135,24 +150,57 @@ func MakePlan(scs []*scenarios.Scenario, o Options) (*Plan, error) {
 	}
 	for _, pr := range p.Probes {
 		if pr.Outside() && (pr.Builtin || !pr.Expectation.IsAllowed()) {
-			p.addControl(o)
+			p.addControls(o)
 			break
+		}
+	}
+	for _, pr := range p.Probes {
+		if pr.Outside() && len(p.Controls) > 0 {
+			// the control on the source's node: an outside target that one
+			// node cannot reach even without policy is that node's problem
+			pr.Control = p.Controls[0]
+			for _, c := range p.Controls {
+				if c.Pinned != "" && c.Pinned == pr.Source.Pinned {
+					pr.Control = c
+				}
+			}
 		}
 	}
 	return p, nil
 }
 
-// addControl plans the control namespace and its one unrestricted pod.
-func (p *Plan) addControl(o Options) {
+// addControls plans the control namespace and its unrestricted pod, one
+// per node when pods are spread.
+func (p *Plan) addControls(o Options) {
 	name := fmt.Sprintf("%s-%s-control", o.NamespacePrefix, p.RunID)
 	l := p.baseLabels("control")
 	l[LabelLogicalNamespace] = "control"
 	l["pod-security.kubernetes.io/enforce"] = "restricted"
 	p.Namespaces = append(p.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}})
 	sp := scenarios.Pod{Name: "control", Namespace: "control"}
-	p.Control = &PlannedPod{Scenario: "control", Logical: "control/control", Spec: sp,
-		Pod: probePod(name, sp, p.baseLabels("control"), o)}
-	p.Pods = append(p.Pods, p.Control)
+	p.Controls = plannedReplicas("control", name, sp, p.baseLabels("control"), o)
+	p.Pods = append(p.Pods, p.Controls...)
+}
+
+// plannedReplicas plans a probe pod of a created namespace: once, or once
+// per node of o.Placement (replicaNodes), each pinned to its node, with the
+// same labels, so that every policy selects every replica.
+func plannedReplicas(scenario, ns string, sp scenarios.Pod, base map[string]string, o Options) []*PlannedPod {
+	nodes := o.Placement.replicaNodes()
+	if len(nodes) == 0 {
+		return []*PlannedPod{{Scenario: scenario, Logical: sp.Namespace + "/" + sp.Name, Spec: sp, Pod: probePod(ns, sp, base, o)}}
+	}
+	out := make([]*PlannedPod, len(nodes))
+	for i, node := range nodes {
+		named := sp
+		if len(nodes) > 1 {
+			named.Name = replicaName(sp.Name, i)
+		}
+		pod := probePod(ns, named, base, o)
+		pod.Spec.Affinity = pinnedAffinity(node)
+		out[i] = &PlannedPod{Scenario: scenario, Logical: sp.Namespace + "/" + sp.Name, Spec: sp, Pod: pod, Pinned: node}
+	}
+	return out
 }
 
 func (p *Plan) baseLabels(scenario string) map[string]string {
@@ -181,20 +229,27 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 		l["pod-security.kubernetes.io/enforce"] = "restricted"
 		p.Namespaces = append(p.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: real, Labels: l}})
 	}
-	pods := map[string]*PlannedPod{} // logical ns/pod
+	// Pods are spread over nodes only in scenarios that create all their
+	// namespaces: in place, probe pods are confined to the live namespace's
+	// owner and the witnesses of live targets are counted per pod.
+	po := o
+	if sc.InPlace() {
+		po.Placement.Spread = nil
+	}
+	pods := map[string][]*PlannedPod{} // logical ns/pod → its replicas, in node order
 	for _, sp := range sc.Spec.Pods {
-		var pp *PlannedPod
+		var pps []*PlannedPod
 		if sc.Existing(sp.Namespace) {
-			var err error
-			if pp, err = p.livePod(name, sp, o); err != nil {
+			pp, err := p.livePod(name, sp, o)
+			if err != nil {
 				return err
 			}
+			pps = []*PlannedPod{pp}
 		} else {
-			pp = &PlannedPod{Scenario: name, Logical: sp.Namespace + "/" + sp.Name, Spec: sp,
-				Pod: probePod(nsNames[sp.Namespace], sp, p.baseLabels(name), o)}
+			pps = plannedReplicas(name, nsNames[sp.Namespace], sp, p.baseLabels(name), po)
 		}
-		pods[pp.Logical] = pp
-		p.Pods = append(p.Pods, pp)
+		pods[pps[0].Logical] = pps
+		p.Pods = append(p.Pods, pps...)
 	}
 	services := map[string]*corev1.Service{}
 	for _, ss := range sc.Spec.Services {
@@ -219,17 +274,70 @@ func (p *Plan) addScenario(idx int, sc *scenarios.Scenario, o Options) error {
 		p.Policies = append(p.Policies, np)
 	}
 	p.planClusterPolicies(idx, sc, nsNames, o)
+	sides := policedBy(sc, o.EngineOptions)
 	for i, e := range sc.Spec.Expect {
 		pr, err := planProbe(sc, i, e, pods, services, o.Live)
 		if err != nil {
 			return fmt.Errorf("spec.expect[%d]: %w", i, err)
 		}
-		p.Probes = append(p.Probes, pr)
+		pr.PolicedBy = sides[i]
+		p.Probes = append(p.Probes, pairs(pr, pods)...)
 	}
 	return nil
 }
 
-func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[string]*PlannedPod, services map[string]*corev1.Service, live *inplace.Facts) (*PlannedProbe, error) {
+// pairs expands a probe planned between first replicas into the probes of
+// its replicas, keeping the cost linear in nodes. To a pod target: from
+// the source on node i to the target on node i (same node) and on node
+// i+1 (cross node), so every node sends and receives on both paths: 2N
+// probes, not N². A pod probing itself stays on its node (another replica
+// is another pod, which policies treat as such). To a Service or outside
+// target: one probe from each source replica (where the Service's answer
+// comes from is recorded). Where only one side has replicas (a live pod
+// in place), every replica of the other side is paired with it.
+func pairs(pr *PlannedProbe, pods map[string][]*PlannedPod) []*PlannedProbe {
+	srcs := pods[pr.Source.Logical]
+	if len(srcs) == 0 || srcs[0] != pr.Source {
+		srcs = []*PlannedPod{pr.Source} // (a live probe pod has no replicas)
+	}
+	with := func(src, dst *PlannedPod) *PlannedProbe {
+		cp := *pr
+		cp.Source, cp.TargetPod = src, dst
+		return &cp
+	}
+	var dsts []*PlannedPod
+	if pr.TargetPod != nil {
+		dsts = pods[pr.TargetPod.Logical]
+	}
+	var out []*PlannedProbe
+	switch {
+	case len(dsts) == 0:
+		for _, src := range srcs {
+			out = append(out, with(src, pr.TargetPod))
+		}
+	case pr.TargetPod == pr.Source:
+		for i, src := range srcs {
+			out = append(out, with(src, dsts[i]))
+		}
+	case len(srcs) == len(dsts) && len(srcs) > 1:
+		for i, src := range srcs {
+			out = append(out, with(src, dsts[i]), with(src, dsts[(i+1)%len(dsts)]))
+		}
+	default:
+		for _, src := range srcs {
+			for _, dst := range dsts {
+				out = append(out, with(src, dst))
+			}
+		}
+	}
+	return out
+}
+
+func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, replicas map[string][]*PlannedPod, services map[string]*corev1.Service, live *inplace.Facts) (*PlannedProbe, error) {
+	pods := map[string]*PlannedPod{} // logical ns/pod → its first replica
+	for k, pps := range replicas {
+		pods[k] = pps[0]
+	}
 	src, err := sc.ResolvePod(e.From)
 	if err != nil {
 		return nil, err
@@ -273,19 +381,23 @@ func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[
 		}
 		pr.Port, pr.Protocol = int(sp.Port), strings.ToLower(string(sp.Protocol))
 		sel := labels.SelectorFromSet(svc.Spec.Selector)
-		for _, pp := range pods {
-			if pp.Pod.Namespace == svc.Namespace && sel.Matches(labels.Set(pp.Pod.Labels)) {
-				if e.Backend == "" || e.Backend == pp.Spec.Name || e.Backend == pp.Logical {
-					pr.Backends = append(pr.Backends, pp.Identity())
+		for _, pps := range replicas {
+			for _, pp := range pps {
+				if pp.Pod.Namespace == svc.Namespace && sel.Matches(labels.Set(pp.Pod.Labels)) {
+					if e.Backend == "" || e.Backend == pp.Spec.Name || e.Backend == pp.Logical {
+						pr.Backends = append(pr.Backends, pp.Identity())
+					}
 				}
 			}
 		}
 		if e.Backend != "" && len(pr.Backends) == 0 {
 			// the named backend is not behind the service: any answer is an impostor
-			if bp := pods[t.Namespace+"/"+e.Backend]; bp != nil {
-				pr.Backends = []string{bp.Identity()}
-			} else if bp := pods[e.Backend]; bp != nil {
-				pr.Backends = []string{bp.Identity()}
+			named := replicas[t.Namespace+"/"+e.Backend]
+			if named == nil {
+				named = replicas[e.Backend]
+			}
+			for _, bp := range named {
+				pr.Backends = append(pr.Backends, bp.Identity())
 			}
 		}
 		sort.Strings(pr.Backends)
@@ -299,6 +411,29 @@ func planProbe(sc *scenarios.Scenario, i int, e scenarios.Expectation, pods map[
 		pr.Port = n
 	}
 	return pr, nil
+}
+
+// policedBy is, for each expectation of sc, the side whose policies deny
+// its connection, as the semantics engine decides the scenario: "" where
+// the engine cannot tell (see policy.BlockedSides), so that the per-node
+// summary counts the connection on both its nodes.
+func policedBy(sc *scenarios.Scenario, opts []policy.Option) []results.PolicedBy {
+	out := make([]results.PolicedBy, len(sc.Spec.Expect))
+	sides, err := policy.BlockedSides(sc, opts...)
+	if err != nil {
+		return out // (a hint only: the run itself does not depend on it)
+	}
+	for i, s := range sides {
+		switch {
+		case s.Ingress && s.Egress:
+			out[i] = results.PolicedByBoth
+		case s.Ingress:
+			out[i] = results.PolicedByIngress
+		case s.Egress:
+			out[i] = results.PolicedByEgress
+		}
+	}
+	return out
 }
 
 func resolvePodPort(pod scenarios.Pod, port string, proto scenarios.Protocol) (int, string, error) {

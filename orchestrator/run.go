@@ -84,6 +84,9 @@ func (r *Runner) Run(ctx context.Context, scs []*scenarios.Scenario) (*results.R
 
 func (x *run) pipeline(ctx context.Context, scs []*scenarios.Scenario) (rep *results.Report, err error) {
 	start := x.clock.Now()
+	if err := x.spreadNodes(ctx); err != nil { // (placement, before the plan)
+		return nil, err
+	}
 	plan, err := MakePlan(scs, x.o) // plan
 	if err != nil {
 		return nil, err

@@ -87,7 +87,7 @@ func (x *run) stuckError(pods []*corev1.Pod, why []string) error {
 		b.WriteString(".")
 	}
 	if sched {
-		b.WriteString("\nLet the probe pods be scheduled: --node-selector and --toleration place them, --requests sets what they ask for.")
+		b.WriteString("\nLet the probe pods be scheduled: --node-selector and --toleration place them, --nodes chooses the nodes they are spread over (--placement=scheduler: one pod each, wherever the scheduler puts it), --requests sets what they ask for.")
 	}
 	return &InfraError{fmt.Errorf("%s", b.String())}
 }

@@ -77,6 +77,7 @@ func writeJUnit(w io.Writer, rep *results.Report) error {
 		timestamp = rep.Started.UTC().Format(time.RFC3339)
 	}
 	latency := map[string]int64{}
+	multi := multiNode(rep.Results)
 	for _, r := range rep.Results {
 		i, ok := index[r.Scenario]
 		if !ok {
@@ -87,7 +88,7 @@ func writeJUnit(w io.Writer, rep *results.Report) error {
 		s := &doc.Suites[i]
 		c := junitCase{
 			ClassName: "netverify." + r.Scenario,
-			Name:      junitCaseName(r),
+			Name:      junitCaseName(r, multi),
 			Time:      seconds(r.LatencyMs),
 		}
 		switch r.Status {
@@ -140,9 +141,16 @@ func WriteXML(w io.Writer, v any) error {
 }
 
 // junitCaseName is e.g. "app/frontend -> app/backend 8080/TCP expect allowed",
-// prefixed by the expectation's own name when it has one.
-func junitCaseName(r results.Result) string {
-	name := path(r, "->") + " expect " + string(r.Expected)
+// prefixed by the expectation's own name when it has one; on a run over
+// several nodes the node pair follows the path ("… 8080/TCP on
+// node-1→node-2 expect allowed"), so that the cases of one expectation's
+// node pairs keep unique names.
+func junitCaseName(r results.Result, multi bool) string {
+	p := path(r, "->")
+	if multi {
+		p += onNodes(r)
+	}
+	name := p + " expect " + string(r.Expected)
 	if r.Name != "" {
 		name = r.Name + ": " + name
 	}
@@ -158,6 +166,13 @@ func junitDetails(rep *results.Report, r results.Result) string {
 	}
 	if r.AnsweredBy != "" {
 		lines = append(lines, "answered by: "+r.AnsweredBy)
+	}
+	if r.SourceNode != "" || r.TargetNode != "" {
+		nodes := "nodes: " + nodePair(r)
+		if r.PolicedBy != "" {
+			nodes += " (policed by " + string(r.PolicedBy) + ")"
+		}
+		lines = append(lines, nodes)
 	}
 	if r.Repro != "" {
 		lines = append(lines, reproLabel(rep)+": "+r.Repro)

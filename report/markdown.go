@@ -17,16 +17,36 @@ func writeMarkdown(w io.Writer, rep *results.Report, opts Options) error {
 	var b strings.Builder
 	b.WriteString("# netverify results\n\n")
 	fmt.Fprintf(&b, "**%s** (%s)\n", summary(rep).Line(), runLine(rep))
+	if len(rep.Nodes) > 0 {
+		b.WriteString("\n## Nodes\n\n")
+		for _, n := range rep.Nodes {
+			b.WriteString("- " + mdCell(n.String()) + "\n")
+		}
+	}
 
+	// on a run over several nodes an expectation has a row per node
+	// pair: a Nodes column tells them apart
+	multi := multiNode(rep.Results)
+	withNodes := func(cells []string, r *results.Result, at int) []string {
+		if !multi {
+			return cells
+		}
+		nodes := "Nodes"
+		if r != nil {
+			nodes = nodePair(*r)
+		}
+		return append(cells[:at:at], append([]string{nodes}, cells[at:]...)...)
+	}
 	bad := mismatches(rep.Results)
 	if len(bad) > 0 {
 		b.WriteString("\n## Mismatches\n\n")
-		mdRow(&b, "Status", "Scenario", "From", "To", "Port", "Expected", "Observed", "Reason", "Reproduce")
-		mdRule(&b, 9)
+		header := withNodes([]string{"Status", "Scenario", "From", "To", "Port", "Expected", "Observed", "Reason", "Reproduce"}, nil, 5)
+		mdRow(&b, header...)
+		mdRule(&b, len(header))
 		repro := false
 		for _, r := range bad {
-			mdRow(&b, "**"+string(r.Status)+"**", title(r), r.From, r.To, r.NamedPortString(),
-				string(r.Expected), string(r.Observed), r.Reason, codeSpan(r.Repro))
+			mdRow(&b, withNodes([]string{"**" + string(r.Status) + "**", title(r), r.From, r.To, r.NamedPortString(),
+				string(r.Expected), string(r.Observed), r.Reason, codeSpan(r.Repro)}, &r, 5)...)
 			repro = repro || r.Repro != ""
 		}
 		if repro && !rep.Kept {
@@ -42,11 +62,12 @@ func writeMarkdown(w io.Writer, rep *results.Report, opts Options) error {
 		b.WriteString("\n## Results\n\nNo expectations were checked.\n")
 	default:
 		b.WriteString("\n## Results\n\n")
-		mdRow(&b, "Scenario", "From", "To", "Port", "Expected", "Observed", "Status", "Reason", "Attempts", "Answered by")
-		mdRule(&b, 10)
+		header := withNodes([]string{"Scenario", "From", "To", "Port", "Expected", "Observed", "Status", "Reason", "Attempts", "Answered by"}, nil, 4)
+		mdRow(&b, header...)
+		mdRule(&b, len(header))
 		for _, r := range rep.Results {
-			mdRow(&b, title(r), r.From, r.To, r.NamedPortString(), string(r.Expected), string(r.Observed),
-				string(r.Status), r.Reason, strconv.Itoa(r.Attempts), r.AnsweredBy)
+			mdRow(&b, withNodes([]string{title(r), r.From, r.To, r.NamedPortString(), string(r.Expected), string(r.Observed),
+				string(r.Status), r.Reason, strconv.Itoa(r.Attempts), r.AnsweredBy}, &r, 4)...)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -90,6 +90,47 @@ func path(r results.Result, arrow string) string {
 	return s
 }
 
+// multiNode reports whether the results' pods ran on two nodes or more:
+// then one expectation may have several results, one per node pair, and
+// the writers name the nodes of each.
+func multiNode(rs []results.Result) bool {
+	first := ""
+	for _, r := range rs {
+		for _, n := range []string{r.SourceNode, r.TargetNode} {
+			switch {
+			case n == "":
+			case first == "":
+				first = n
+			case n != first:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nodePair renders the nodes of a result: "node-1→node-2", the source's
+// alone for an outside target (or a Service no backend of answered), "-"
+// when unknown.
+func nodePair(r results.Result) string {
+	switch {
+	case r.SourceNode == "" && r.TargetNode == "":
+		return "-"
+	case r.TargetNode == "":
+		return r.SourceNode
+	}
+	return dash(r.SourceNode) + "→" + r.TargetNode
+}
+
+// onNodes is " on node-1→node-2", for a line that names a result on a run
+// over several nodes ("" when its nodes are unknown).
+func onNodes(r results.Result) string {
+	if p := nodePair(r); p != "-" {
+		return " on " + p
+	}
+	return ""
+}
+
 // title names a result: its scenario, and its own name when it has one.
 func title(r results.Result) string {
 	if r.Name == "" {
@@ -186,6 +227,7 @@ func printableReport(rep *results.Report) *results.Report {
 		r.Reason = printable(r.Reason)
 		r.AnsweredBy = printable(r.AnsweredBy)
 		r.SourceNode, r.TargetNode = printable(r.SourceNode), printable(r.TargetNode)
+		r.PolicedBy = results.PolicedBy(printable(string(r.PolicedBy)))
 		r.DecidedBy = printable(r.DecidedBy)
 		r.Repro = printable(r.Repro)
 		c.Results[i] = r

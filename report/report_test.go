@@ -118,6 +118,66 @@ func fixtureReport() *results.Report {
 	}
 }
 
+// nodesReport is a run over two nodes whose node-b does not enforce
+// ingress: an expectation per node pair, the per-node summary.
+func nodesReport() *results.Report {
+	var rs []results.Result
+	pairs := [][2]string{{"node-a", "node-a"}, {"node-a", "node-b"}, {"node-b", "node-b"}, {"node-b", "node-a"}}
+	for _, p := range pairs {
+		rs = append(rs, makeResult("web", "app/frontend", "app/backend", func(r *results.Result) {
+			r.SourceNode, r.TargetNode = p[0], p[1]
+			r.AnsweredBy = "nv-7f3a-1-app/backend-" + map[string]string{"node-a": "1", "node-b": "2"}[p[1]]
+		}))
+	}
+	for _, p := range pairs {
+		rs = append(rs, makeResult("web", "app/random", "app/backend", func(r *results.Result) {
+			r.SourceNode, r.TargetNode, r.PolicedBy = p[0], p[1], results.PolicedByIngress
+			r.Expected, r.Observed, r.Reason, r.LatencyMs = results.Blocked, results.Blocked, string(results.ReasonTimeout), 400
+			if p[1] == "node-b" {
+				r.Observed, r.Status, r.Match, r.Attempts, r.LatencyMs = results.Allowed, results.Fail, false, 7, 0
+				r.Reason = "connected; still allowed when the 1m0s match budget (--match-budget) ran out"
+				r.AnsweredBy = "nv-7f3a-1-app/backend-2"
+				r.Repro = "kubectl exec -n nv-7f3a-1-app random-" + map[string]string{"node-a": "1", "node-b": "2"}[p[0]] +
+					" -c probe -- /netverify-probe connect --proto tcp --host 10.244.1.7 --port 8080 --identity nv-7f3a-1-app/backend-2 --timeout 1s"
+			}
+		}))
+	}
+	for _, n := range []string{"node-a", "node-b"} {
+		rs = append(rs, makeResult("egress", "app/random", "ip:169.254.169.254", func(r *results.Result) {
+			r.Port, r.SourceNode, r.PolicedBy = 80, n, results.PolicedByEgress
+			r.Expected, r.Observed, r.Reason, r.LatencyMs = results.Blocked, results.Blocked, string(results.ReasonTimeout), 250
+		}))
+	}
+	return &results.Report{
+		Version: "v0.3.0", RunID: "nv-7f3a", Context: "kind-netverify", ExitCode: results.ExitMismatch,
+		Started:  time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC),
+		Duration: 61 * time.Second, DurationMs: 61000,
+		Summary: results.Summarize(rs), Nodes: results.NodesOf(rs), Results: rs,
+	}
+}
+
+// One expectation's node pairs keep apart in every format that names
+// results: unique JUnit case names.
+func TestNodePairsKeepNamesUnique(t *testing.T) {
+	t.Parallel()
+	var doc junitSuites
+	if err := xml.Unmarshal(render(t, FormatJUnit, nodesReport(), Options{}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range doc.Suites {
+		for _, c := range s.Cases {
+			if seen[s.Name+"/"+c.Name] {
+				t.Errorf("JUnit case %q twice in suite %s", c.Name, s.Name)
+			}
+			seen[s.Name+"/"+c.Name] = true
+		}
+	}
+	if len(seen) != 10 {
+		t.Errorf("%d distinct cases, want 10", len(seen))
+	}
+}
+
 // keptReport is fixtureReport of a run that left its namespaces.
 func keptReport() *results.Report {
 	rep := fixtureReport()
@@ -175,6 +235,11 @@ func TestGolden(t *testing.T) {
 		{"json", FormatJSON, fixtureReport(), Options{}},
 		{"junit", FormatJUnit, fixtureReport(), Options{}},
 		{"markdown", FormatMarkdown, fixtureReport(), Options{}},
+		{"nodes_table", FormatTable, nodesReport(), Options{}},
+		{"nodes_wide", FormatWide, nodesReport(), Options{}},
+		{"nodes_json", FormatJSON, nodesReport(), Options{}},
+		{"nodes_junit", FormatJUnit, nodesReport(), Options{}},
+		{"nodes_markdown", FormatMarkdown, nodesReport(), Options{}},
 		{"empty_table", FormatTable, emptyReport(), Options{}},
 		{"empty_wide", FormatWide, emptyReport(), Options{}},
 		{"empty_json", FormatJSON, emptyReport(), Options{}},

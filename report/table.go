@@ -47,8 +47,10 @@ type column struct {
 }
 
 // tableColumns returns the columns of the table or, when wide, of the wide
-// table. ANSWERED BY and DECIDED BY appear only when a row has them.
-func tableColumns(rows []results.Result, wide bool) []column {
+// table. ANSWERED BY and DECIDED BY appear only when a row has them; NODES
+// (source→target node) only when the run's pods ran on two nodes or more,
+// where one expectation has a row per node pair.
+func tableColumns(rows []results.Result, wide, nodes bool) []column {
 	port := results.Result.PortString
 	if wide {
 		port = results.Result.NamedPortString
@@ -61,6 +63,9 @@ func tableColumns(rows []results.Result, wide bool) []column {
 		{"EXPECTED", func(r results.Result) string { return string(r.Expected) }},
 		{"OBSERVED", func(r results.Result) string { return string(r.Observed) }},
 		{"STATUS", func(r results.Result) string { return string(r.Status) }},
+	}
+	if nodes {
+		cols = append(cols, column{"NODES", nodePair})
 	}
 	if !wide {
 		return cols
@@ -89,6 +94,11 @@ const (
 	colScenario = 0
 	colFrom     = 1
 	colTo       = 2
+	// colNodes is NODES, the last column of the default table when there
+	// is one; it shrinks first, down to minNodes: the mismatch lines name
+	// the nodes in full.
+	colNodes = 7
+	minNodes = 12
 	// minScenario is as far as SCENARIO shrinks before FROM and TO do:
 	// the path matters more than the scenario's name, which the mismatch
 	// lines below the table and -o wide show in full.
@@ -115,7 +125,7 @@ func writeTable(w io.Writer, rep *results.Report, opts Options, wide bool) error
 	case len(rows) == 0:
 		b.WriteString("No failed, broken or inconclusive expectations.\n")
 	default:
-		renderTable(&b, rows, opts, wide)
+		renderTable(&b, rows, opts, wide, multiNode(rep.Results))
 	}
 	writeMismatches(&b, rep, opts)
 	b.WriteString("\n" + colorize(s.Line(), outcomeColor(s.Outcome()), opts) + " (" + runLine(rep) + ")\n")
@@ -142,8 +152,8 @@ func writeTable(w io.Writer, rep *results.Report, opts Options, wide bool) error
 // renderTable writes a header and one line per row, columns left-aligned
 // and separated by columnGap, without trailing blanks. Unless wide, cells
 // are shortened so that no line is wider than MaxTableWidth.
-func renderTable(b *strings.Builder, rows []results.Result, opts Options, wide bool) {
-	cols := tableColumns(rows, wide)
+func renderTable(b *strings.Builder, rows []results.Result, opts Options, wide, nodes bool) {
+	cols := tableColumns(rows, wide, nodes)
 	cells := make([][]string, len(cols))
 	widths := make([]int, len(cols))
 	for i, c := range cols {
@@ -189,7 +199,8 @@ func renderTable(b *strings.Builder, rows []results.Result, opts Options, wide b
 }
 
 // fit returns column widths whose table (with its gaps) is at most max
-// wide, shortening as little as it can: SCENARIO first, down to
+// wide, shortening as little as it can: NODES first, when there is one,
+// down to minNodes; then SCENARIO, down to
 // minScenario; then the wider of FROM and TO, one column at a time, down to
 // minPath; then SCENARIO down to its header. The other columns hold short
 // fixed words and are never shortened.
@@ -205,6 +216,9 @@ func fit(widths []int, max int) []int {
 			w[i] -= d
 			over -= d
 		}
+	}
+	if len(w) > colNodes {
+		shrink(colNodes, minNodes)
 	}
 	shrink(colScenario, minScenario)
 	for over > 0 {
@@ -299,6 +313,7 @@ func tail(s string, w int) string {
 //	    reproduce: kubectl exec …
 func writeMismatches(b *strings.Builder, rep *results.Report, opts Options) {
 	first := true
+	multi := multiNode(rep.Results)
 	for _, r := range rep.Results {
 		if !isMismatch(r.Status) {
 			continue
@@ -307,8 +322,12 @@ func writeMismatches(b *strings.Builder, rep *results.Report, opts Options) {
 			b.WriteString("\n")
 			first = false
 		}
+		where := path(r, "→")
+		if multi {
+			where += onNodes(r)
+		}
 		b.WriteString(colorize("✗ ["+string(r.Status)+"]", statusColor(r.Status), opts) + " " +
-			title(r) + ": " + path(r, "→") + ": " + mismatchMessage(r, true) + "\n")
+			title(r) + ": " + where + ": " + mismatchMessage(r, true) + "\n")
 		if r.Repro != "" {
 			b.WriteString("    " + reproLabel(rep) + ": " + r.Repro + "\n")
 		}

@@ -204,6 +204,8 @@ func TestFit(t *testing.T) {
 		{"both paths, evenly", []int{40, 60, 60, 9, 8, 8, 7}, []int{12, 32, 32, 9, 8, 8, 7}},
 		{"paths not below their floor", []int{40, 100, 20, 9, 8, 8, 7}, []int{12, 44, 20, 9, 8, 8, 7}},
 		{"then scenario to its header; fixed columns never shrink", []int{40, 20, 20, 10, 8, 8, 60}, []int{8, 16, 16, 10, 8, 8, 60}},
+		{"NODES shrinks first", []int{20, 20, 20, 9, 8, 8, 7, 40}, []int{20, 20, 20, 9, 8, 8, 7, 14}},
+		{"NODES not below its floor", []int{40, 21, 43, 9, 8, 8, 7, 40}, []int{12, 21, 29, 9, 8, 8, 7, 12}},
 	}
 	for _, tc := range tests {
 		got := fit(tc.in, MaxTableWidth)

@@ -92,6 +92,11 @@ type Result struct {
 	// targets and where unknown).
 	SourceNode string `json:"sourceNode,omitempty"`
 	TargetNode string `json:"targetNode,omitempty"`
+	// PolicedBy says which side's policies deny the connection (ingress:
+	// enforced on the target's node; egress: on the source's), as the
+	// semantics engine decides the scenario; empty when unknown. NodesOf
+	// attributes the connection by it.
+	PolicedBy PolicedBy `json:"policedBy,omitempty"`
 	// DecidedBy is the policy rule that decided the observation, when it
 	// was computed by the semantics engine (--dry-run), not probed.
 	DecidedBy string `json:"decidedBy,omitempty"`

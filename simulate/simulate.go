@@ -75,6 +75,12 @@ type Cluster struct {
 	// Clock times EnforcementDelay; the wall clock when nil. Give it the
 	// Runner's clock.
 	Clock orchestrator.Clock
+	// NotEnforcingOn names nodes whose CNI agent enforces no policy (it
+	// came back without it after an upgrade): the ingress side of pods
+	// there and the egress side of pods there let everything through.
+	// Pods run on the node they are pinned to (orchestrator.PinnedNode),
+	// else on the first node added (AddNodes).
+	NotEnforcingOn map[string]bool
 	// TimeoutEvery, when above 1, makes every TimeoutEvery-th attempt of
 	// each connection time out whatever the policies say: a busy node
 	// dropping a packet now and then.
@@ -85,6 +91,7 @@ type Cluster struct {
 	Policies *cnpfake.Clientset
 
 	mu       sync.Mutex
+	nodes    []string // AddNodes, in order
 	nextPod  int
 	nextSvc  int
 	nextUID  int
@@ -135,6 +142,14 @@ func New() *Cluster {
 		n := c.nextPod
 		c.mu.Unlock()
 		p.Status = readyStatus(fmt.Sprintf("10.244.%d.%d", n/250, n%250+1))
+		if p.Spec.NodeName == "" {
+			p.Spec.NodeName = orchestrator.PinnedNode(p)
+		}
+		c.mu.Lock()
+		if p.Spec.NodeName == "" && len(c.nodes) > 0 {
+			p.Spec.NodeName = c.nodes[0] // (the scheduler's choice)
+		}
+		c.mu.Unlock()
 		return false, nil, nil
 	})
 	c.Client.PrependReactor("create", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -168,6 +183,20 @@ func New() *Cluster {
 		return false, nil, nil
 	})
 	return c
+}
+
+// AddNodes adds Ready, schedulable nodes, labelled with their hostname,
+// for probe pods to be spread over.
+func (c *Cluster) AddNodes(names ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range names {
+		c.nodes = append(c.nodes, n)
+		_ = c.Client.Tracker().Add(&corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{corev1.LabelHostname: n}},
+			Status:     corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}},
+		})
+	}
 }
 
 func (c *Cluster) now() time.Time {
@@ -302,6 +331,8 @@ type world struct {
 	pods     []policy.Pod
 	podsByIP map[string]*policy.Pod
 	services []corev1.Service
+	// open says whether a pod's node enforces no policy (NotEnforcingOn).
+	open map[*policy.Pod]bool
 }
 
 func (c *Cluster) world(ctx context.Context) (*world, error) {
@@ -321,7 +352,7 @@ func (c *Cluster) world(ctx context.Context) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &world{podsByIP: map[string]*policy.Pod{}, services: svcs.Items}
+	w := &world{podsByIP: map[string]*policy.Pod{}, services: svcs.Items, open: map[*policy.Pod]bool{}}
 	var namespaces []policy.Namespace
 	var names []string
 	for _, ns := range nss.Items {
@@ -342,6 +373,7 @@ func (c *Cluster) world(ctx context.Context) (*world, error) {
 		if ip := w.pods[i].IP; ip != "" {
 			w.podsByIP[ip] = &w.pods[i]
 		}
+		w.open[&w.pods[i]] = c.NotEnforcingOn[pods.Items[i].Spec.NodeName]
 	}
 	engine, err := policy.NewEngine(namespaces, w.pods, c.inEffect(nps.Items))
 	if err != nil {
@@ -446,10 +478,27 @@ func (w *world) answer(src *policy.Pod, r probe.Request) probe.Response {
 	if err != nil {
 		return probe.Response{Verdict: results.Error, Reason: results.ReasonError, Detail: err.Error()}
 	}
+	d = w.onNodes(d, src, nil)
 	if !policy.BestAnswer(d, false) {
 		return probe.Response{Verdict: results.Blocked, Reason: results.ReasonTimeout, DecidedBy: d.String()}
 	}
 	return probe.Response{Verdict: results.Allowed, Reason: results.ReasonConnected, DecidedBy: d.String()}
+}
+
+// onNodes is d as the nodes of src and dst (nil: outside) enforce it: a
+// side policed on a node that enforces nothing (NotEnforcingOn) lets the
+// connection through, so a connection only that side blocks is allowed.
+func (w *world) onNodes(d policy.Decision, src, dst *policy.Pod) policy.Decision {
+	if d.Verdict != policy.Blocked || !w.open[src] && (dst == nil || !w.open[dst]) {
+		return d
+	}
+	egress := d.Egress == policy.Blocked && !w.open[src]
+	ingress := d.Ingress == policy.Blocked && (dst == nil || !w.open[dst])
+	if egress || ingress {
+		return d
+	}
+	d.Verdict, d.Reason = policy.Allowed, "the CNI agent on this node enforces no policy (simulated): "+d.Reason
+	return d
 }
 
 // lookup decides whether src can reach the cluster DNS: when it can, the
@@ -495,6 +544,7 @@ func (w *world) toPod(src, dst *policy.Pod, port int32, protocol corev1.Protocol
 	if err != nil {
 		return probe.Response{Verdict: results.Error, Reason: results.ReasonError, Detail: err.Error()}
 	}
+	d = w.onNodes(d, src, dst)
 	self := src.Namespace == dst.Namespace && src.Name == dst.Name
 	switch {
 	case !policy.BestAnswer(d, self):

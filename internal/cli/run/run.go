@@ -121,6 +121,8 @@ type options struct {
 	imageServer       string
 	mode              string
 	nodeSelector      map[string]string
+	nodes             string // --nodes: a label selector of the nodes to spread probe pods over
+	placementMode     string // --placement: spread or scheduler
 	tolerations       []string
 	pullSecrets       []string
 	requests, limits  map[string]string
@@ -241,6 +243,8 @@ inconclusive), or nothing was checked (every expectation skipped) unless
 	f.StringVar(&o.imageServer, "image-server", "", "with --mode agnhost: image of the server containers (default: the probe image)")
 	f.StringVar(&o.mode, "mode", orchestrator.ModeBatch, "probe mode: batch (one exec per source pod per round), per-probe, or agnhost (fallback on the upstream agnhost image: no identity check, no DNS probes)")
 	f.StringToStringVar(&o.nodeSelector, "node-selector", nil, "node selector for probe pods (k=v,...)")
+	f.StringVar(&o.nodes, "nodes", "", "label selector of the nodes to spread probe pods over (e.g. pool=blue, or kubernetes.io/hostname=node-2 for one node); it must match an eligible node")
+	f.StringVar(&o.placementMode, "placement", placementSpread, "spread: every probe pod once per eligible node (Ready, schedulable, matching --node-selector and --nodes, taints tolerated), probes on same-node and cross-node pairs; scheduler: one pod each, placed by the scheduler")
 	f.StringArrayVar(&o.tolerations, "toleration", nil, "toleration for probe pods: key[=value]:Effect (repeatable)")
 	f.StringArrayVar(&o.pullSecrets, "image-pull-secret", nil, "image pull secret NAMESPACE/NAME, copied into each run namespace for probe pods (repeatable)")
 	f.StringToStringVar(&o.requests, "requests", map[string]string{"cpu": "5m", "memory": "16Mi"}, "resource requests of probe pods")
@@ -268,12 +272,13 @@ func registerCompletions(cmd *cobra.Command) {
 		keep = append(keep, string(m))
 	}
 	for name, values := range map[string][]string{
-		"scenario": scenarios.BuiltinNames(),
-		"skip":     scenarios.BuiltinNames(),
-		"output":   outputFormats(),
-		"mode":     {orchestrator.ModeBatch, orchestrator.ModePerProbe, orchestrator.ModeAgnhost},
-		"expect":   {expectScenario, expectPolicies},
-		"keep":     keep,
+		"scenario":  scenarios.BuiltinNames(),
+		"skip":      scenarios.BuiltinNames(),
+		"output":    outputFormats(),
+		"mode":      {orchestrator.ModeBatch, orchestrator.ModePerProbe, orchestrator.ModeAgnhost},
+		"expect":    {expectScenario, expectPolicies},
+		"keep":      keep,
+		"placement": {placementSpread, placementScheduler},
 	} {
 		// (an error means the flag is missing: a programming error the
 		// completion test catches)
@@ -452,6 +457,9 @@ func (o *options) runner(t target) *orchestrator.Runner {
 		ReadyTimeout: o.readyTimeout, Keep: orchestrator.KeepMode(o.keep), Placement: o.placement,
 		KubectlFlags: t.clients.KubectlFlags, Log: o.streams.ErrOut, CleanupCommand: o.cleanupCommand,
 		NoClusterPolicies: t.noClusterPolicies, Live: t.live,
+	}
+	if t.ranges != nil {
+		opts.EngineOptions = []policy.Option{t.ranges}
 	}
 	if o.dryRun {
 		// the simulated cluster pulls no image: there is no secret to copy

@@ -219,6 +219,10 @@ func TestInvalidFlagsBeforeAnyIO(t *testing.T) {
 		{"dry-run with pushgateway", []string{"--dry-run", "--pushgateway", "http://gw:9091"}, "--pushgateway cannot be used with --dry-run"},
 		{"dry-run with keep", []string{"--dry-run", "--keep"}, "--keep cannot be used with --dry-run"},
 		{"dry-run with agnhost", []string{"--dry-run", "--mode", "agnhost"}, "--mode agnhost cannot be used with --dry-run"},
+		{"placement", []string{"--placement", "everywhere"}, `--placement "everywhere": want spread or scheduler`},
+		{"nodes not a selector", []string{"--nodes", "pool in ("}, `--nodes "pool in (": not a label selector`},
+		{"nodes with scheduler placement", []string{"--nodes", "pool=a", "--placement", "scheduler"}, "leave out --placement=scheduler"},
+		{"nodes with dry-run", []string{"--nodes", "pool=a", "--dry-run"}, "--nodes cannot be used with --dry-run"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

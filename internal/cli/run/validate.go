@@ -14,6 +14,7 @@ import (
 	"github.com/netverify/netverify/orchestrator"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -21,6 +22,12 @@ import (
 const (
 	expectScenario = "scenario"
 	expectPolicies = "policies"
+)
+
+// Where probe pods go (--placement).
+const (
+	placementSpread    = "spread"
+	placementScheduler = "scheduler"
 )
 
 // maxPrefix bounds --namespace-prefix: run namespaces are
@@ -132,6 +139,24 @@ func (o *options) validate() error {
 		}
 	}
 	o.placement.NodeSelector = o.nodeSelector
+	switch o.placementMode {
+	case placementSpread, placementScheduler:
+	default:
+		add("--placement %q: want %s or %s", o.placementMode, placementSpread, placementScheduler)
+	}
+	o.placement.Scheduler = o.placementMode == placementScheduler
+	if o.nodes != "" {
+		o.placement.Nodes = o.nodes
+		if _, err := labels.Parse(o.nodes); err != nil {
+			add("--nodes %q: not a label selector: %v", o.nodes, err)
+		}
+		switch {
+		case o.placement.Scheduler:
+			add("--nodes chooses nodes to spread probe pods over: leave out --placement=scheduler")
+		case o.dryRun:
+			add("--nodes cannot be used with --dry-run (the simulated cluster has no nodes)")
+		}
+	}
 	for _, s := range o.pullSecrets {
 		if err := checkObjectRef(s, false); err != nil {
 			add("--image-pull-secret %q: %v", s, err)
