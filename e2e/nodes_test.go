@@ -20,10 +20,10 @@ type nodesReport struct {
 	} `json:"summary"`
 	Results []struct {
 		Scenario, From, To, Protocol, Status, Expected, Observed, Reason, Repro string
-		Port                                                                   int
-		SourceNode                                                             string `json:"sourceNode"`
-		TargetNode                                                             string `json:"targetNode"`
-		PolicedBy                                                              string `json:"policedBy"`
+		Port                                                                    int
+		SourceNode                                                              string `json:"sourceNode"`
+		TargetNode                                                              string `json:"targetNode"`
+		PolicedBy                                                               string `json:"policedBy"`
 	} `json:"results"`
 	Nodes []struct {
 		Node            string `json:"node"`
