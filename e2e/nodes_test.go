@@ -96,7 +96,7 @@ func TestNodes(t *testing.T) {
 				t.Errorf("the report never names %s", node2)
 			}
 			// the table says it in words
-			tab := runNetverify(t, "", "run", "--scenario", "default-deny-ingress", "--match-budget", "15s")
+			tab := runNetverify(t, "", "run", "--scenario", "default-deny", "--match-budget", "10s")
 			if tab.code != 1 || !strings.Contains(tab.stdout, node2+": 0 of") || !strings.Contains(tab.stdout, "does not enforce") {
 				t.Errorf("table output (exit %d) does not name node 2 as not enforcing:\n%s", tab.code, tab.stdout)
 			}

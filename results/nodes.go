@@ -128,9 +128,12 @@ func (s *NodeSide) String() string {
 // results' pods ran on two nodes or more (on one node, the summary is the
 // run's own). Each denied connection counts on the node that polices it
 // (Result.PolicedBy): the target's node for ingress, the source's for
-// egress, both for both; with the side unknown, on each node of the
-// connection once. A Service target counts on its target side only when a
-// backend answered (a blocked connection has no known backend).
+// egress. Policed by both sides (or by an unknown side) across two nodes,
+// a connection let through counts against both nodes, while a blocked one
+// counts on neither: either node may have blocked it, so it credits none
+// (a node that does not enforce would otherwise look partly enforcing).
+// On one node it counts there. A Service target counts on its target side
+// only when a backend answered (a blocked connection has no known backend).
 func NodesOf(rs []Result) []NodeSummary {
 	by := map[string]*NodeSummary{}
 	node := func(n string) *NodeSummary {
@@ -191,6 +194,8 @@ func NodesOf(rs []Result) []NodeSummary {
 			add(r.SourceNode, false, true)
 		case r.PolicedBy == PolicedByBoth && r.SourceNode == r.TargetNode:
 			add(r.SourceNode, true, true)
+		case blocked && r.SourceNode != "" && r.TargetNode != "" && r.SourceNode != r.TargetNode:
+			// either node may have blocked it
 		case r.PolicedBy == PolicedByBoth:
 			add(r.SourceNode, false, true)
 			add(r.TargetNode, true, false)
