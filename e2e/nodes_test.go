@@ -61,7 +61,12 @@ func TestNodes(t *testing.T) {
 	if E.cni == "cilium-mixed" {
 		t.Run("node 2 fails open", func(t *testing.T) {
 			defer guardBefore(t)()
-			res := runNetverify(t, "", "run", "--match-budget", "20s", "-o", "json")
+			// three scenarios with ingress, egress and both-sides denials,
+			// and the table of one, side by side (each waits out its budget)
+			tabc := make(chan netverifyResult, 1)
+			go func() { tabc <- runNetverify(t, "", "run", "--scenario", "default-deny", "--match-budget", "15s") }()
+			res := runNetverify(t, "", "run", "--scenario", "default-deny,egress-restriction,frontend-backend", "--match-budget", "15s", "-o", "json")
+			tab := <-tabc
 			rep := parseNodesReport(t, res)
 			if res.code != 1 {
 				t.Errorf("exit %d, want 1 (node 2 does not enforce)\n%s", res.code, res.stderr)
@@ -96,7 +101,6 @@ func TestNodes(t *testing.T) {
 				t.Errorf("the report never names %s", node2)
 			}
 			// the table says it in words
-			tab := runNetverify(t, "", "run", "--scenario", "default-deny", "--match-budget", "10s")
 			if tab.code != 1 || !strings.Contains(tab.stdout, node2+": 0 of") || !strings.Contains(tab.stdout, "does not enforce") {
 				t.Errorf("table output (exit %d) does not name node 2 as not enforcing:\n%s", tab.code, tab.stdout)
 			}

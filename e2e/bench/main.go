@@ -25,6 +25,7 @@ import (
 )
 
 type result struct {
+	Nodes       int     `json:"nodes"`
 	Pods        int     `json:"pods"`
 	Probes      int     `json:"probes"`
 	Mode        string  `json:"mode"`
@@ -45,18 +46,25 @@ func main() {
 	nss := flag.Int("namespaces", 3, "namespaces")
 	per := flag.Int("pods-per-ns", 3, "pods per namespace")
 	mode := flag.String("mode", orchestrator.ModeBatch, "batch or per-probe")
+	ports := flag.Int("ports", 2, "ports per pod: 1 (80) or 2 (80 and 81)")
 	flag.Parse()
-	if err := run(*kubeconfig, *nss, *per, *mode); err != nil {
+	if *ports != 1 && *ports != 2 {
+		fmt.Fprintln(os.Stderr, "bench: -ports is 1 or 2")
+		os.Exit(2)
+	}
+	if err := run(*kubeconfig, *nss, *per, *ports, *mode); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
 // matrix builds the scenario: pods a,b,c… in namespaces x,y,z…, each serving
-// TCP 80 and 81; one policy in x admits to x/a only x/b on port 80. Every
-// pod probes every pod on both ports (pods reaching themselves are allowed:
-// Cilium always lets a pod reach itself).
-func matrix(nss, per int) string {
+// TCP 80 and 81 (80 alone with ports=1); one policy in x admits to x/a only
+// x/b on port 80. Every pod probes every pod on each port (pods reaching
+// themselves are allowed: Cilium always lets a pod reach itself). On
+// several nodes the run spreads each pod over every node (same-node and
+// cross-node pairs: 2 probes per node per expectation).
+func matrix(nss, per, ports int) string {
 	var b strings.Builder
 	b.WriteString("apiVersion: netverify.io/v1alpha1\nkind: Scenario\nmetadata: {name: matrix}\nspec:\n  namespaces:\n")
 	ns := func(i int) string { return string(rune('x'+i%3)) + strconv.Itoa(i/3) }
@@ -65,9 +73,14 @@ func matrix(nss, per int) string {
 		fmt.Fprintf(&b, "  - {name: %s}\n", ns(i))
 	}
 	b.WriteString("  pods:\n")
+	portList := []int{80, 81}[:ports]
+	served := "[{port: 80}, {port: 81}]"
+	if ports == 1 {
+		served = "[{port: 80}]"
+	}
 	for i := 0; i < nss; i++ {
 		for j := 0; j < per; j++ {
-			fmt.Fprintf(&b, "  - {name: %s, namespace: %s, labels: {pod: %s}, ports: [{port: 80}, {port: 81}]}\n", pod(j), ns(i), pod(j))
+			fmt.Fprintf(&b, "  - {name: %s, namespace: %s, labels: {pod: %s}, ports: %s}\n", pod(j), ns(i), pod(j), served)
 		}
 	}
 	fmt.Fprintf(&b, `  policies:
@@ -84,7 +97,7 @@ func matrix(nss, per int) string {
 		for sj := 0; sj < per; sj++ {
 			for di := 0; di < nss; di++ {
 				for dj := 0; dj < per; dj++ {
-					for _, port := range []int{80, 81} {
+					for _, port := range portList {
 						allowed := true
 						if di == 0 && dj == 0 { // the policed pod
 							self := si == 0 && sj == 0
@@ -99,9 +112,9 @@ func matrix(nss, per int) string {
 	return b.String()
 }
 
-func run(kubeconfig string, nss, per int, mode string) error {
+func run(kubeconfig string, nss, per, ports int, mode string) error {
 	start := time.Now()
-	scs, err := scenarios.LoadBytes("matrix", []byte(matrix(nss, per)))
+	scs, err := scenarios.LoadBytes("matrix", []byte(matrix(nss, per, ports)))
 	if err != nil {
 		return err
 	}
@@ -124,7 +137,8 @@ func run(kubeconfig string, nss, per int, mode string) error {
 	if err != nil {
 		return err
 	}
-	res := result{Pods: nss * per, Probes: len(rep.Results), Mode: mode,
+	nodes := max(1, len(rep.Nodes))
+	res := result{Nodes: nodes, Pods: nss * per * nodes, Probes: len(rep.Results), Mode: mode,
 		ProbingSec: stats.Probing.Seconds(), TotalSec: time.Since(start).Seconds(),
 		ExecCalls: stats.ExecCalls, MaxExecRnd: stats.MaxExecRound, SourcePods: stats.SourcePods,
 		Rounds: stats.Rounds, PeakRSSMiB: peakRSS(), Passed: rep.Summary.Passed}
