@@ -39,7 +39,9 @@ two_nodes() {
     echo "this machine, Cilium enforcing on each): 50 pods in 5 namespaces, each spread over both nodes (100 probe pods), every"
     echo "pod to every pod on TCP 80, each expectation probed on a same-node and a cross-node pair from each node (a pod to"
     echo "itself on its own node): 9,900 probes, one policy. Columns as above; exec calls per round stay at most the source"
-    echo "pods (one per pod per round)."
+    echo "pods (one per pod per round). On 2 cores, 100 pods running their batches at once saturate the CPUs: the run notes"
+    echo "the cluster busy (rounds of up to about 18 s, attempts that timed out late not counted) and waits for more"
+    echo "observations per verdict instead of taking a late timeout for a block."
     echo
     echo "| nodes | pods | probes | probing (s) | end-to-end (s) | exec calls | max exec calls / round | source pods | rounds | peak RSS (MiB) | passed |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
