@@ -58,6 +58,26 @@ func TestNodes(t *testing.T) {
 
 	t.Run("node 2 behind the guard", func(t *testing.T) { guardFromNode2(t, node1, node2) })
 
+	if E.cni == "none" || E.cni == "cilium-noenforce" {
+		// (make test-e2e MODES=none@2): no node enforces, and the summary
+		// says so of the cluster rather than blaming one node
+		t.Run("no node enforces", func(t *testing.T) {
+			defer guardBefore(t)()
+			res := runNetverify(t, "", "run", "--scenario", "default-deny", "--match-budget", "15s", "-o", "json")
+			rep := parseNodesReport(t, res)
+			if res.code != 1 || len(rep.Nodes) != 2 {
+				t.Errorf("exit %d, %d nodes in the summary; want 1 and 2", res.code, len(rep.Nodes))
+			}
+			for _, n := range rep.Nodes {
+				if n.Denied == 0 || n.Blocked != 0 || n.Verdict != "none-blocked" {
+					t.Errorf("node summary %+v: want none blocked on this cluster", n)
+				}
+			}
+			noLeftovers(t)
+		})
+		return
+	}
+
 	if E.cni == "cilium-mixed" {
 		t.Run("node 2 fails open", func(t *testing.T) {
 			defer guardBefore(t)()

@@ -134,6 +134,19 @@ KCFG
   chmod 600 "$1"
 }
 
+# bridge_conflist SUBNET IPAM-DIR MASQ prints the CNI configuration of mode
+# none: the bridge plugin, host-local addresses from SUBNET.
+bridge_conflist() {
+  cat <<CNICONF
+{"cniVersion": "0.4.0", "name": "netverify-bridge", "plugins": [
+  {"type": "bridge", "bridge": "nvbr0", "isGateway": true, "ipMasq": $3, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$1"}]], "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": "$2"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}},
+  {"type": "loopback"}]}
+CNICONF
+}
+
 # The second node (NODES=2): a kubelet, kube-proxy, containerd and Cilium
 # agent of their own in a network namespace (behind a veth) and a mount
 # namespace of their own (held by a long-lived holder process), joined to

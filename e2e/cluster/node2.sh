@@ -10,9 +10,10 @@
 # engine. up.sh calls it; down.sh calls `node2.sh down` first.
 #   node2.sh net        namespace and veth (after the guard is installed)
 #   node2.sh mounts     the mount namespace and its holder
-#   node2.sh start POLICY   containerd (+ images), kubelet, kube-proxy and,
-#                       unless POLICY is "none", the Cilium agent with
-#                       --enable-policy=POLICY; waits until the node is Ready
+#   node2.sh start POLICY   containerd (+ images), kubelet, kube-proxy and
+#                       the Cilium agent with --enable-policy=POLICY, or with
+#                       POLICY "none" the bridge plugin (its pod range routed
+#                       from the host); waits until the node is Ready
 #   node2.sh down       stops and removes all of node 2, and only that
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -125,7 +126,16 @@ start_node() {
   start kube-proxy-2 "${N2_ENTER[@]}" "$K8S_BIN/kube-proxy" --kubeconfig="$KUBECONFIG_PATH" --hostname-override="$NODE2_NAME" \
     --proxy-mode=iptables --cluster-cidr="$POD_CIDR" --conntrack-max-per-core=0 --v=1
   wait_for kubelet-2 60 kc get node "$NODE2_NAME"
-  if [[ $policy != none ]]; then
+  if [[ $policy == none ]]; then
+    # the bridge plugin on node 2's pod range; the host routes that range to
+    # node 2 (node 2's default route is the host, which routes node 1's)
+    local cidr=""
+    pod_cidr_set() { [[ -n $(kc get node "$NODE2_NAME" -o jsonpath='{.spec.podCIDR}' 2>/dev/null) ]]; }
+    wait_for kubelet-2 30 pod_cidr_set
+    cidr=$(kc get node "$NODE2_NAME" -o jsonpath='{.spec.podCIDR}')
+    bridge_conflist "$cidr" "$N2/cni/ipam" false > "$N2/cni/net.d/10-bridge.conflist"
+    ip route replace "$cidr" via "$NODE2_IP" dev "$NODE2_HOST_IF"
+  else
     # node 1's agent command line, for node 2: its node name, device, CNI
     # configuration path and policy mode
     local cmd=() a

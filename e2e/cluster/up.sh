@@ -2,7 +2,7 @@
 # up.sh brings up the local cluster: one node, or two with NODES=2.
 #   [NODES=1|2] up.sh [cilium|none|cilium-noenforce|cilium-mixed]
 # cilium            Cilium enforcing NetworkPolicy (the default)
-# none              the CNI bridge plugin: no policy engine at all (one node)
+# none              the CNI bridge plugin: no policy engine at all
 # cilium-noenforce  Cilium with --enable-policy=never: a real CNI that ignores policy
 # cilium-mixed      two nodes: node 1's agent enforces, node 2's runs with
 #                   --enable-policy=never (a node whose agent fails open)
@@ -15,7 +15,6 @@ case "$CNI" in cilium|none|cilium-noenforce|cilium-mixed) ;; *) die "unknown CNI
 NODES="${NODES:-1}"
 [[ $CNI == cilium-mixed ]] && NODES=2
 case "$NODES" in 1|2) ;; *) die "NODES=$NODES: the local cluster has 1 or 2 nodes";; esac
-[[ $NODES == 2 && $CNI == none ]] && die "NODES=2 needs Cilium (its VXLAN tunnel joins the nodes): use CNI=cilium, cilium-noenforce or cilium-mixed"
 [[ $EUID -eq 0 ]] || die "the local cluster needs root"
 t0=$SECONDS
 
@@ -187,14 +186,10 @@ evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available:
 KUBELET
 
 if [[ $CNI == none ]]; then
-  cat > "$STATE/cni/net.d/10-bridge.conflist" <<CNICONF
-{"cniVersion": "0.4.0", "name": "netverify-bridge", "plugins": [
-  {"type": "bridge", "bridge": "nvbr0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$NODE_POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": "$STATE/cni/ipam"}},
-  {"type": "portmap", "capabilities": {"portMappings": true}},
-  {"type": "loopback"}]}
-CNICONF
+  # with two nodes, pods keep their addresses between nodes (host routes
+  # join the bridges): no masquerading, the guard keeps them on the machine
+  masq=true; ((NODES == 2)) && masq=false
+  bridge_conflist "$NODE_POD_CIDR" "$STATE/cni/ipam" "$masq" > "$STATE/cni/net.d/10-bridge.conflist"
 fi
 
 start kubelet "$K8S_BIN/kubelet" --config="$STATE/kubelet.yaml" --kubeconfig="$STATE/kubelet.kubeconfig" \
