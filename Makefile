@@ -42,7 +42,8 @@ fuzz:
 test: test-unit
 	e2e/run.sh $(MODES)
 
-# test-e2e: the e2e suites on the local cluster (all modes, or MODES=cilium).
+# test-e2e: the e2e suites on the local cluster (all modes, or MODES=cilium;
+# MODE@2 for two nodes, e.g. MODES=cilium@2: those run TestNodes).
 test-e2e: build
 	e2e/run.sh $(MODES)
 
